@@ -1,0 +1,11 @@
+"""skhash: semantic hashing of documents, the scikit-learn way.
+
+NASH hashers learn short binary codes for documents; :class:`HammingNeighbors` searches
+them; :mod:`skhash.metrics` evaluates them.
+"""
+
+from .nash import NASHHasher
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["NASHHasher", "__version__"]

@@ -1,0 +1,5 @@
+"""NASH hashers: Bernoulli-VAE semantic hashing (Shen et al., ACL 2018)."""
+
+from ._unsupervised import NASHHasher
+
+__all__ = ["NASHHasher"]

@@ -1,0 +1,268 @@
+"""Estimator machinery shared by the NASH hashers: validation, seeding, training loop."""
+
+import time
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
+
+from ..utils import codes_to_addresses
+from ._batches import BatchPlan
+from ._network import NASHNetwork
+
+#: Rows encoded at once by transform/predict/score; any value gives the same codes.
+_INFERENCE_BATCH = 4096
+
+
+def resolve_device(device):
+    """``torch.device`` for a user's ``device`` string, or a ValueError naming it."""
+    try:
+        dev = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"device={device!r} is not a torch device name") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available on this machine "
+            "(torch.cuda.is_available() is False); use device='cpu'."
+        )
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device={device!r} is not supported; use 'cpu' or 'cuda'.")
+    return dev
+
+
+class BaseNASH(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Common code of :class:`NASHHasher` and :class:`SupervisedNASHHasher`.
+
+    Subclasses call :meth:`_fit_network` from ``fit``; label handling is theirs.
+    """
+
+    _parameter_constraints: dict = {
+        "n_bits": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "noise": [StrOptions({"data", "fixed"}), None],
+        "noise_std": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "shuffle": ["boolean"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "device": [str],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        n_bits=32,
+        *,
+        hidden_layer_sizes=(500, 500),
+        noise="data",
+        noise_std=0.5,
+        max_iter=50,
+        batch_size=200,
+        learning_rate_init=3e-3,
+        shuffle=True,
+        tol=1e-4,
+        n_iter_no_change=10,
+        random_state=None,
+        device="cpu",
+        verbose=0,
+        warm_start=False,
+    ):
+        self.n_bits = n_bits
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.noise = noise
+        self.noise_std = noise_std
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.shuffle = shuffle
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # -- input -------------------------------------------------------------------------
+    def _validate_X(self, X, *, reset):
+        """Validated, non-negative CSR float32 copy of X without explicit zeros."""
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=("csr", "csc", "coo"),
+            dtype=(np.float32, np.float64),
+            reset=reset,
+        )
+        check_non_negative(X, f"{type(self).__name__} (term weights must be >= 0)")
+        X = sp.csr_matrix(X, dtype=np.float32, copy=True)
+        X.eliminate_zeros()
+        X.sort_indices()
+        return X
+
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+        if not sizes or any(not isinstance(s, Integral) or s < 1 for s in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must be a positive int or a non-empty sequence of "
+                f"positive ints, got {self.hidden_layer_sizes!r}."
+            )
+        return tuple(int(s) for s in sizes)
+
+    # -- training ----------------------------------------------------------------------
+    def _label_loss(self, label_logits, labels):  # pragma: no cover - supervised only
+        raise NotImplementedError
+
+    def _fit_network(self, X, labels=None):
+        """Train (or, with warm_start, keep training) the network on CSR ``X``.
+
+        ``labels`` is None or a float array of shape (n_samples, n_outputs) for the
+        subclass's ``_label_loss``.
+        """
+        device = resolve_device(self.device)
+        hidden = self._hidden_sizes()
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        n_outputs = 0 if labels is None else labels.shape[1]
+        warm = self.warm_start and hasattr(self, "network_")
+        if warm and (self.network_.n_bits != self.n_bits or self._n_outputs != n_outputs):
+            raise ValueError(
+                "warm_start=True cannot change n_bits or the label set of a fitted model; "
+                "set warm_start=False to start afresh."
+            )
+        plan = BatchPlan(X)
+        label_t = None if labels is None else torch.as_tensor(labels, dtype=torch.float32)
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(seed)
+            if not warm:
+                network = NASHNetwork(
+                    X.shape[1], self.n_bits, hidden, self.noise or "none", self.noise_std,
+                    n_outputs=n_outputs,
+                )
+                self._init_word_bias(network, X)
+                self.loss_curve_ = []
+                self.best_loss_ = np.inf
+                self.n_iter_ = 0
+            else:
+                network = self.network_
+            network.to(device).train()
+            generator = torch.Generator(device=device).manual_seed(seed)
+            optimizer = torch.optim.Adam(
+                network.parameters(), lr=self.learning_rate_init, fused=True
+            )
+            n_stale = 0
+            for _ in range(self.max_iter):
+                start = time.perf_counter()
+                order = rng.permutation(X.shape[0]) if self.shuffle else None
+                total = self._run_epoch(network, plan, order, optimizer, generator, label_t, device)
+                epoch_loss = total / X.shape[0]
+                self.n_iter_ += 1
+                self.loss_curve_.append(epoch_loss)
+                if self.verbose:
+                    print(
+                        f"Epoch {self.n_iter_}: loss {epoch_loss:.4f}, "
+                        f"{time.perf_counter() - start:.2f} s"
+                    )
+                if epoch_loss > self.best_loss_ - self.tol * abs(self.best_loss_):
+                    n_stale += 1
+                else:
+                    n_stale = 0
+                self.best_loss_ = min(self.best_loss_, epoch_loss)
+                if n_stale >= self.n_iter_no_change:
+                    if self.verbose:
+                        print(f"Loss did not improve for {n_stale} epochs; stopping.")
+                    break
+        self.network_ = network.cpu().eval()
+        self._n_outputs = n_outputs
+        return self
+
+    def _run_epoch(self, network, plan, order, optimizer, generator, labels, device):
+        total = 0.0
+        rows_seen = 0
+        for batch in plan.batches(self.batch_size, order):
+            batch = batch.to(device)
+            nll, kl, _, label_logits = network(batch, generator)
+            loss = (nll + kl).sum()
+            if labels is not None:
+                idx = np.arange(rows_seen, rows_seen + batch.n_rows)
+                rows = torch.as_tensor(idx if order is None else order[idx])
+                loss = loss + self._label_loss(label_logits, labels[rows].to(device)).sum()
+            rows_seen += batch.n_rows
+            optimizer.zero_grad(set_to_none=True)
+            (loss / batch.n_rows).backward()
+            optimizer.step()
+            total += float(loss.detach())
+        return total
+
+    @staticmethod
+    def _init_word_bias(network, X):
+        """Start the decoder at the corpus' smoothed word frequencies (a unigram model)."""
+        counts = np.asarray(X.sum(axis=0), dtype=np.float64).ravel() + 1.0
+        with torch.no_grad():
+            network.word_bias.copy_(torch.from_numpy(np.log(counts / counts.sum())))
+
+    # -- inference ---------------------------------------------------------------------
+    def _encode(self, X):
+        """Deterministic code probabilities and plug-in objective terms for CSR X."""
+        probs, nll, kl = [], [], []
+        with torch.no_grad():
+            for batch in BatchPlan(X).batches(_INFERENCE_BATCH):
+                b_nll, b_kl, b_probs, _ = self.network_(batch, sample=False)
+                probs.append(b_probs)
+                nll.append(b_nll)
+                kl.append(b_kl)
+        if not probs:
+            return torch.zeros((0, self.n_bits)), torch.zeros(0), torch.zeros(0)
+        return torch.cat(probs), torch.cat(nll), torch.cat(kl)
+
+    def _codes(self, X):
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        probs = self._encode(X)[0]
+        return (probs > 0.5).numpy().astype(np.uint8)
+
+    def transform(self, X):
+        """Binary codes of the documents in X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Non-negative term weights (TF-IDF or counts).
+
+        Returns
+        -------
+        codes : ndarray of shape (n_samples, n_bits), dtype uint8
+            Bit ``j`` is 1 where the encoder's probability for it exceeds 0.5. No
+            sampling: a row's code never depends on the other rows.
+        """
+        return self._codes(X)
+
+    def hash_addresses(self, X):
+        """Each document's code read as one integer (first bit most significant).
+
+        Returns
+        -------
+        addresses : ndarray of shape (n_samples,)
+            ``uint64`` for ``n_bits <= 64``, else an ``object`` array of Python ints.
+        """
+        return codes_to_addresses(self._codes(X))
+
+    @property
+    def _n_features_out(self):
+        return self.n_bits
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.positive_only = True
+        tags.transformer_tags.preserves_dtype = []
+        tags.non_deterministic = False
+        return tags

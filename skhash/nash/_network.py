@@ -1,0 +1,155 @@
+"""The NASH network in plain torch: encoder, Bernoulli code layer, decoder, loss.
+
+Nothing here imports scikit-learn: the estimators in ``_base.py`` validate input,
+seed, and orchestrate; this module only knows tensors.
+
+The first encoder layer is an :class:`torch.nn.EmbeddingBag` over the vocabulary, so a
+mini-batch of sparse documents costs ``nnz * hidden`` instead of ``batch * vocab * hidden``,
+and its gradient is sparse (only the rows of words present in the batch), which lets a
+lazy sparse Adam touch a few hundred rows instead of the whole ``vocab x hidden`` matrix.
+"""
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+LOG2 = math.log(2.0)
+
+
+class SparseBatch:
+    """A mini-batch of CSR rows as flat torch tensors.
+
+    ``indices``/``offsets`` follow :class:`torch.nn.EmbeddingBag`; ``inputs`` are the
+    encoder's weights for each non-zero, ``targets`` the reconstruction weights and
+    ``rows`` the batch row of each non-zero.
+    """
+
+    __slots__ = ("indices", "offsets", "inputs", "targets", "rows", "n_rows")
+
+    def __init__(self, indices, offsets, inputs, targets, rows, n_rows):
+        self.indices = indices
+        self.offsets = offsets
+        self.inputs = inputs
+        self.targets = targets
+        self.rows = rows
+        self.n_rows = n_rows
+
+    def to(self, device):
+        if device.type == "cpu":
+            return self
+        return SparseBatch(
+            *(t.to(device) for t in (self.indices, self.offsets, self.inputs, self.targets, self.rows)),
+            self.n_rows,
+        )
+
+
+def bernoulli_kl(probs, eps=1e-7):
+    """KL(Bernoulli(probs) || Bernoulli(1/2)), summed over bits, one value per row."""
+    p = probs.clamp(eps, 1.0 - eps)
+    return (p * torch.log(p) + (1.0 - p) * torch.log1p(-p) + LOG2).sum(dim=1)
+
+
+def straight_through_bernoulli(probs, generator=None):
+    """Sample 0/1 bits with P(1) = probs; the gradient passes straight through to probs."""
+    u = torch.rand(probs.shape, generator=generator, device=probs.device, dtype=probs.dtype)
+    hard = (u < probs).to(probs.dtype)
+    return probs + (hard - probs).detach()
+
+
+class NASHNetwork(nn.Module):
+    """Encoder-decoder of NASH (Shen et al., ACL 2018) for sparse bag-of-words input.
+
+    Parameters
+    ----------
+    n_features : int
+        Vocabulary size.
+    n_bits : int
+        Number of Bernoulli code bits.
+    hidden_layer_sizes : tuple of int
+        Widths of the encoder's ReLU layers (at least one).
+    noise : {"none", "fixed", "data"}
+        What is added to the sampled code before decoding: nothing (NASH), Gaussian noise
+        of standard deviation ``noise_std`` (NASH-N), or Gaussian noise whose standard
+        deviation the encoder predicts per document and bit (NASH-DN).
+    noise_std : float
+        Standard deviation of the fixed noise, and the initial one of the learned noise.
+    n_outputs : int, default=0
+        If positive, a linear classifier on the code is added (the supervised model).
+    """
+
+    def __init__(self, n_features, n_bits, hidden_layer_sizes, noise, noise_std, n_outputs=0):
+        super().__init__()
+        self.n_bits = n_bits
+        self.noise = noise
+        self.noise_std = noise_std
+        widths = list(hidden_layer_sizes)
+        self.embed = nn.EmbeddingBag(n_features, widths[0], mode="sum", sparse=False)
+        bound = 1.0 / math.sqrt(n_features)
+        nn.init.uniform_(self.embed.weight, -bound, bound)
+        self.embed_bias = nn.Parameter(torch.zeros(widths[0]))
+        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        self.code_logits = nn.Linear(widths[-1], n_bits)
+        if noise == "data":
+            self.noise_head = nn.Linear(widths[-1], n_bits)
+            # Start the learned standard deviation at noise_std (softplus^-1).
+            nn.init.zeros_(self.noise_head.weight)
+            nn.init.constant_(self.noise_head.bias, math.log(math.expm1(noise_std)))
+        self.word_embedding = nn.Parameter(torch.empty(n_bits, n_features))
+        nn.init.normal_(self.word_embedding, std=1.0 / math.sqrt(n_bits))
+        self.word_bias = nn.Parameter(torch.zeros(n_features))
+        self.classifier = nn.Linear(n_bits, n_outputs) if n_outputs else None
+
+    def sparse_parameters(self):
+        return [self.embed.weight]
+
+    def dense_parameters(self):
+        return [p for name, p in self.named_parameters() if name != "embed.weight"]
+
+    def encode(self, batch):
+        """Hidden features and code probabilities of a batch, shape (n_rows, n_bits)."""
+        h = self.embed(batch.indices, batch.offsets, per_sample_weights=batch.inputs)
+        h = F.relu(h + self.embed_bias)
+        for layer in self.hidden:
+            h = F.relu(layer(h))
+        return h, torch.sigmoid(self.code_logits(h))
+
+    def decoder_input(self, h, z, generator=None):
+        """The code as the decoder sees it during training: z plus the variant's noise."""
+        if self.noise == "none":
+            return z
+        if self.noise == "fixed":
+            std = self.noise_std
+        else:
+            std = F.softplus(self.noise_head(h))
+        eps = torch.randn(z.shape, generator=generator, device=z.device, dtype=z.dtype)
+        return z + std * eps
+
+    def reconstruction_nll(self, z, batch):
+        """-sum_w t_w log softmax(z E + b)_w per document, t the target weights."""
+        logits = torch.addmm(self.word_bias, z, self.word_embedding)
+        lse = torch.logsumexp(logits, dim=1)
+        n_features = logits.shape[1]
+        picked = logits.reshape(-1)[batch.rows * n_features + batch.indices]
+        weighted = torch.zeros(batch.n_rows, dtype=z.dtype, device=z.device)
+        weighted = weighted.index_add(0, batch.rows, picked * batch.targets)
+        totals = torch.zeros_like(weighted).index_add(0, batch.rows, batch.targets)
+        return totals * lse - weighted
+
+    def forward(self, batch, generator=None, sample=True):
+        """Per-document reconstruction NLL, KL, codes' probabilities and label logits.
+
+        With ``sample=False`` the code is the deterministic one (probability > 0.5) and no
+        noise is added: this is the plug-in objective used for scoring.
+        """
+        h, probs = self.encode(batch)
+        if sample:
+            z = straight_through_bernoulli(probs, generator)
+            z_dec = self.decoder_input(h, z, generator)
+        else:
+            z = z_dec = (probs > 0.5).to(probs.dtype)
+        nll = self.reconstruction_nll(z_dec, batch)
+        kl = bernoulli_kl(probs)
+        label_logits = self.classifier(z) if self.classifier is not None else None
+        return nll, kl, probs, label_logits

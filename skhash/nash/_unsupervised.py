@@ -1,0 +1,172 @@
+"""NASHHasher: unsupervised NASH, NASH-N and NASH-DN."""
+
+from sklearn.base import _fit_context
+
+from ._base import BaseNASH
+
+
+class NASHHasher(BaseNASH):
+    """Learn short binary codes for documents with NASH (Shen et al., ACL 2018).
+
+    A variational autoencoder whose latent variables are ``n_bits`` Bernoulli bits. The
+    encoder, an MLP over the document's term weights, gives each bit's probability; during
+    training the bits are sampled and the gradient passes straight through the sampling;
+    the decoder, a softmax over the vocabulary from ``z E + b``, reconstructs the
+    document's words; the KL divergence to a Bernoulli(1/2) prior is exact. Similar
+    documents get codes a few bits apart, so neighbours are found by Hamming distance
+    (see :class:`skhash.HammingNeighbors`).
+
+    Input is what :class:`~sklearn.feature_extraction.text.TfidfVectorizer` or
+    :class:`~sklearn.feature_extraction.text.CountVectorizer` produce. The encoder sees
+    each row scaled to unit L2 norm; the decoder reconstructs the row's weights rescaled
+    to sum to its number of distinct terms, so a document weighs as much as its length
+    whether it came as counts or as L2-normalised TF-IDF (used as they are, TF-IDF rows
+    sum to about the square root of that, the KL term dominates and the codes carry
+    little).
+
+    Parameters
+    ----------
+    n_bits : int, default=32
+        Code length.
+    hidden_layer_sizes : int or tuple of int, default=(500, 500)
+        Widths of the encoder's ReLU layers.
+    noise : {"data", "fixed"} or None, default="data"
+        Noise added to the sampled code before decoding during training: ``"data"``
+        (NASH-DN) learns a per-document, per-bit standard deviation, started at
+        ``noise_std``; ``"fixed"`` (NASH-N) uses ``noise_std`` throughout; None is plain
+        NASH. Inference never adds noise.
+    noise_std : float, default=0.5
+        Standard deviation of the fixed noise, and the starting one of the learned noise.
+    max_iter : int, default=50
+        Maximum number of epochs.
+    batch_size : int, default=200
+        Documents per mini-batch.
+    learning_rate_init : float, default=3e-3
+        Adam's step size.
+    shuffle : bool, default=True
+        Shuffle the documents each epoch.
+    tol : float, default=1e-4
+        Training stops when the epoch loss has not fallen by ``tol`` times its best value
+        for ``n_iter_no_change`` consecutive epochs.
+    n_iter_no_change : int, default=10
+        See ``tol``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling and the sampling of bits and noise. Torch's and
+        NumPy's global generators are left as they were.
+    device : str, default="cpu"
+        Torch device to train on (``"cpu"``, ``"cuda"``, ``"cuda:1"``...). The fitted
+        network is kept on the CPU, where ``transform`` runs, so a model trained on a GPU
+        pickles and loads anywhere.
+    verbose : int, default=0
+        If positive, print one line per epoch: epoch, loss, seconds.
+    warm_start : bool, default=False
+        Continue training the fitted network on the next ``fit`` (with a fresh Adam
+        state) instead of starting afresh.
+
+    Attributes
+    ----------
+    network_ : torch.nn.Module
+        The trained encoder-decoder, on the CPU.
+    n_iter_ : int
+        Epochs run (in total, across warm starts).
+    loss_curve_ : list of float
+        Mean training loss (negative ELBO per document) after each epoch.
+    best_loss_ : float
+        Smallest value in ``loss_curve_``.
+    n_features_in_ : int
+        Vocabulary size seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of X, where X was a DataFrame with string column names.
+
+    See Also
+    --------
+    SupervisedNASHHasher : The same model with a label loss on the codes.
+    HammingNeighbors : Exact Hamming-distance search over the codes.
+
+    Notes
+    -----
+    A document with no non-zero term gets the code the encoder gives an all-zero input:
+    the same for every empty document, and deterministic.
+
+    References
+    ----------
+    D. Shen, Q. Su, P. Chapfuwa, W. Wang, G. Wang, L. Carin and R. Henao. "NASH: Toward
+    End-to-End Neural Architecture for Generative Semantic Hashing". ACL 2018.
+
+    Examples
+    --------
+    >>> from sklearn.feature_extraction.text import TfidfVectorizer
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skhash import NASHHasher
+    >>> docs = ["the cat sat on the mat", "a cat on a mat", "stocks fell in early trade",
+    ...         "shares and stocks rose", "the dog sat on the cat"]
+    >>> pipe = make_pipeline(TfidfVectorizer(),
+    ...                      NASHHasher(n_bits=8, hidden_layer_sizes=(32,), max_iter=20,
+    ...                                 random_state=0))
+    >>> codes = pipe.fit_transform(docs)
+    >>> codes.shape, codes.dtype
+    ((5, 8), dtype('uint8'))
+    >>> pipe.predict(docs).shape
+    (5,)
+    """
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the hasher on documents X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Non-negative term weights: TF-IDF or raw counts. CSR, CSC, COO or dense.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : NASHHasher
+            The fitted hasher.
+        """
+        reset = not (self.warm_start and hasattr(self, "network_"))
+        X = self._validate_X(X, reset=reset)
+        return self._fit_network(X)
+
+    def predict(self, X):
+        """Each document's hash address: its code read as one integer.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Non-negative term weights.
+
+        Returns
+        -------
+        addresses : ndarray of shape (n_samples,)
+            The first bit is the most significant. ``uint64`` for ``n_bits <= 64``;
+            above 64 bits an ``object`` array of exact Python ints.
+        """
+        return self.hash_addresses(X)
+
+    def score(self, X, y=None):
+        """Mean evidence lower bound per document (higher is better).
+
+        The ELBO is evaluated at the deterministic codes, without noise, so the score
+        is reproducible and does not depend on the other rows.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Non-negative term weights.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            ``-(reconstruction NLL + KL)`` averaged over the documents.
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        _, nll, kl = self._encode(X)
+        return float(-(nll + kl).double().mean())

@@ -1,0 +1,18 @@
+"""Fast constructor settings for every public estimator, kept in one place.
+
+The common checks and the property tests build estimators from here, so a new estimator
+is added to the conformance suite by adding one line.
+"""
+
+from skhash import NASHHasher
+
+FAST_NASH = dict(n_bits=8, hidden_layer_sizes=(16,), max_iter=3, batch_size=32)
+
+
+def fast_estimators():
+    """One fast instance of each public estimator."""
+    return [NASHHasher(**FAST_NASH)]
+
+
+#: Common checks expected to fail, as {(estimator class name, check name): reason}.
+EXPECTED_FAILED_CHECKS = {}
