@@ -1,0 +1,82 @@
+"""Helpers shared by the benchmark scripts: data folders, machine facts, baselines."""
+
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+import sklearn
+import torch
+from sklearn.decomposition import TruncatedSVD
+
+import skhash
+
+
+def data_folder(path_or_name):
+    """A corpus folder: a path, or a name under ``SKHASH_DATA``."""
+    path = Path(path_or_name)
+    if not path.is_dir() and os.environ.get("SKHASH_DATA"):
+        path = Path(os.environ["SKHASH_DATA"]) / path_or_name
+    if not (path / "X_train.npz").is_file():
+        raise SystemExit(f"{path_or_name}: no X_train.npz there (give a data folder or set SKHASH_DATA)")
+    return path
+
+
+def load_split(folder, split, counts=False):
+    X = sp.load_npz(folder / f"X_{split}{'_counts' if counts else ''}.npz").tocsr()
+    return X, np.load(folder / f"y_{split}.npy")
+
+
+def matmul_gflops(n=2048, repeats=10):
+    """fp32 matrix-multiply rate of this machine through torch, in GFLOP/s."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def machine_line():
+    return (
+        f"{platform.node()} | {platform.processor() or platform.machine()} | "
+        f"{os.cpu_count()} cores, torch threads {torch.get_num_threads()} | python "
+        f"{platform.python_version()} torch {torch.__version__} sklearn {sklearn.__version__} "
+        f"numpy {np.__version__} skhash {skhash.__version__}"
+    )
+
+
+def itq_codes(X_train, X_query, n_bits, random_state=0, n_iter=50):
+    """ITQ (Gong & Lazebnik 2011): TruncatedSVD to n_bits, centre, rotate to binary."""
+    svd = TruncatedSVD(n_components=n_bits, random_state=random_state).fit(X_train)
+    V = svd.transform(X_train)
+    mean = V.mean(axis=0)
+    V -= mean
+    rng = np.random.default_rng(random_state)
+    R, _ = np.linalg.qr(rng.standard_normal((n_bits, n_bits)))
+    for _ in range(n_iter):
+        B = np.where(V @ R >= 0, 1.0, -1.0)
+        U, _, Wt = np.linalg.svd(V.T @ B)
+        R = U @ Wt
+    encode = lambda X: ((svd.transform(X) - mean) @ R >= 0).astype(np.uint8)  # noqa: E731
+    return encode(X_train), encode(X_query)
+
+
+def cosine_precision_at_k(X_query, y_query, X_db, y_db, k=100, chunk=512):
+    """Precision@k of full-precision TF-IDF cosine ranking (rows L2-normalised)."""
+    from sklearn.preprocessing import normalize
+
+    Xq, Xd = normalize(X_query), normalize(X_db)
+    total = 0.0
+    for start in range(0, Xq.shape[0], chunk):
+        sims = (Xq[start : start + chunk] @ Xd.T).toarray()
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        q = y_query[start : start + chunk]
+        if q.ndim == 1:
+            rel = y_db[top] == q[:, None]
+        else:
+            rel = np.einsum("qkl,ql->qk", y_db[top] != 0, q != 0) > 0
+        total += rel.mean(axis=1).sum()
+    return total / Xq.shape[0]

@@ -1,0 +1,103 @@
+"""NASHHasher: training speed and precision@100 per bit length, beside ITQ and cosine.
+
+Seeded and explicit. Speed: seconds per epoch on a corpus (default ng20, 32 bits,
+defaults otherwise) printed beside this machine's fp32 matmul rate measured in the same
+run, and encoding throughput. Quality: the paper's protocol — test documents query the
+training set, precision of the 100 nearest by Hamming distance (ties in database order),
+relevant = same class or at least one shared label — for NASHHasher with its defaults,
+ITQ, and full-precision TF-IDF cosine, all measured in this run.
+
+    python benchmarks/bench_nash.py --data ../shared/data/ng20 ../shared/data/reuters
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (  # noqa: E402
+    cosine_precision_at_k,
+    data_folder,
+    itq_codes,
+    load_split,
+    machine_line,
+    matmul_gflops,
+)
+
+from skhash import NASHHasher  # noqa: E402
+from skhash.metrics import precision_at_k  # noqa: E402
+
+
+def speed(folder, n_bits, seed):
+    X, _ = load_split(folder, "train")
+    # Per-epoch time from two fits, so set-up and the first epoch's warm-up cancel out.
+    times = {}
+    for epochs in (1, 4):
+        start = time.perf_counter()
+        hasher = NASHHasher(n_bits=n_bits, max_iter=epochs, random_state=seed).fit(X)
+        times[epochs] = time.perf_counter() - start
+    per_epoch = (times[4] - times[1]) / 3
+    hasher.transform(X)
+    start = time.perf_counter()
+    for _ in range(3):
+        hasher.transform(X)
+    docs_per_s = 3 * X.shape[0] / (time.perf_counter() - start)
+    return X.shape, X.nnz / X.shape[0], per_epoch, docs_per_s
+
+
+def quality(folder, bits, seed, k=100):
+    X_train, y_train = load_split(folder, "train")
+    X_test, y_test = load_split(folder, "test")
+    rows = []
+    cosine = cosine_precision_at_k(X_test, y_test, X_train, y_train, k=k)
+    for n_bits in bits:
+        start = time.perf_counter()
+        hasher = NASHHasher(n_bits=n_bits, random_state=seed).fit(X_train)
+        fit_s = time.perf_counter() - start
+        nash = precision_at_k(
+            hasher.transform(X_test), y_test, hasher.transform(X_train), y_train, k=k
+        )
+        itq_train, itq_test = itq_codes(X_train, X_test, n_bits, random_state=seed)
+        itq = precision_at_k(itq_test, y_test, itq_train, y_train, k=k)
+        rows.append(
+            dict(bits=n_bits, nash=nash, itq=itq, tfidf_cosine=cosine,
+                 nash_minus_itq=nash - itq, epochs=hasher.n_iter_, fit_s=fit_s)
+        )
+        print(f"  {folder.name} {n_bits:>3} bits: NASH {nash:.4f}  ITQ {itq:.4f}  "
+              f"({hasher.n_iter_} epochs, fit {fit_s:.1f} s)", flush=True)
+    return pd.DataFrame(rows).set_index("bits")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", nargs="+", default=["ng20", "reuters"],
+                        help="data folders (or names under SKHASH_DATA)")
+    parser.add_argument("--bits", nargs="+", type=int, default=[8, 16, 32, 64, 128])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--speed-only", action="store_true")
+    parser.add_argument("--quality-only", action="store_true")
+    args = parser.parse_args(argv)
+    folders = [data_folder(d) for d in args.data]
+
+    print(f"# {time.strftime('%Y-%m-%d %H:%M')} | {machine_line()}")
+    if not args.quality_only:
+        gflops = matmul_gflops()
+        shape, nnz, per_epoch, docs_per_s = speed(folders[0], 32, args.seed)
+        print(f"\n## Speed on {folders[0].name}: {shape[0]} docs x {shape[1]} terms, "
+              f"{nnz:.1f} non-zeros/row, 32 bits, defaults")
+        print(f"machine fp32 matmul (torch, 2048^3): {gflops:.0f} GFLOP/s")
+        print(f"training: {per_epoch:.3f} s/epoch   (target <= 1 s; peers 11-58 s)")
+        print(f"encoding: {docs_per_s:,.0f} docs/s   (target >= 50,000)")
+    if not args.speed_only:
+        for folder in folders:
+            print(f"\n## precision@100 on {folder.name} (test queries vs train, seed {args.seed})")
+            table = quality(folder, args.bits, args.seed)
+            print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+
+
+if __name__ == "__main__":
+    main()

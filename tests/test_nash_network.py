@@ -1,0 +1,107 @@
+"""The pure torch pieces of NASH."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from skhash.nash._batches import BatchPlan, document_weights
+from skhash.nash._network import NASHNetwork, bernoulli_kl, straight_through_bernoulli
+
+
+def test_straight_through_passes_gradient_unchanged():
+    probs = torch.tensor([[0.1, 0.5, 0.9]], requires_grad=True)
+    z = straight_through_bernoulli(probs, torch.Generator().manual_seed(0))
+    assert set(z.detach().unique().tolist()) <= {0.0, 1.0}
+    (z * torch.tensor([[1.0, 2.0, 3.0]])).sum().backward()
+    np.testing.assert_array_equal(probs.grad.numpy(), [[1.0, 2.0, 3.0]])
+
+
+def test_straight_through_samples_with_the_given_probability():
+    probs = torch.full((20000, 3), 0.0) + torch.tensor([0.1, 0.5, 0.8])
+    z = straight_through_bernoulli(probs, torch.Generator().manual_seed(1))
+    np.testing.assert_allclose(z.mean(0).numpy(), [0.1, 0.5, 0.8], atol=0.02)
+
+
+def test_closed_form_kl_matches_monte_carlo():
+    probs = torch.tensor([[0.05, 0.3, 0.5, 0.97]], dtype=torch.float64)
+    exact = bernoulli_kl(probs).item()
+    gen = torch.Generator().manual_seed(0)
+    z = (torch.rand((200000, 4), generator=gen, dtype=torch.float64) < probs).double()
+    log_q = (z * probs.log() + (1 - z) * (1 - probs).log()).sum(1)
+    monte_carlo = (log_q - 4 * np.log(0.5)).mean().item()
+    assert abs(exact - monte_carlo) < 0.01
+    assert bernoulli_kl(torch.full((1, 7), 0.5)).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def _batch(X):
+    return next(BatchPlan(sp.csr_matrix(X, dtype=np.float32)).batches(len(X)))
+
+
+def test_reconstruction_matches_dense_log_softmax():
+    torch.manual_seed(0)
+    X = np.array([[0, 2, 0, 1, 0], [3, 0, 0, 0, 1], [0, 0, 0, 0, 0]], dtype=np.float32)
+    net = NASHNetwork(5, 4, (6,), "none", 0.5)
+    batch = _batch(X)
+    z = torch.tensor([[1.0, 0, 1, 0], [0, 1, 1, 1], [1, 1, 0, 0]])
+    got = net.reconstruction_nll(z, batch).detach().numpy()
+    _, targets = document_weights(sp.csr_matrix(X))
+    T = sp.csr_matrix((targets, sp.csr_matrix(X).indices, sp.csr_matrix(X).indptr), shape=X.shape)
+    log_p = torch.log_softmax(z @ net.word_embedding + net.word_bias, dim=1).detach().numpy()
+    expected = -(T.toarray() * log_p).sum(1)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    assert got[2] == 0.0  # an empty document has nothing to reconstruct
+
+
+def test_targets_sum_to_number_of_terms_and_inputs_have_unit_norm():
+    X = sp.csr_matrix(np.array([[0.2, 0.0, 0.4, 0.4], [5.0, 1.0, 0.0, 0.0]], dtype=np.float32))
+    inputs, targets = document_weights(X)
+    rows = np.repeat([0, 1], np.diff(X.indptr))
+    np.testing.assert_allclose(np.bincount(rows, targets), [3.0, 2.0], rtol=1e-6)
+    np.testing.assert_allclose(np.bincount(rows, inputs**2), [1.0, 1.0], rtol=1e-6)
+
+
+def test_batches_follow_the_given_order():
+    X = sp.random(23, 9, density=0.4, random_state=0, format="csr", dtype=np.float32)
+    plan = BatchPlan(X)
+    order = np.random.default_rng(0).permutation(23)
+    rows = []
+    for batch in plan.batches(5, order):
+        dense = torch.zeros(batch.n_rows, 9).index_put_(
+            (batch.rows, batch.indices), batch.inputs, accumulate=True
+        )
+        rows.append(dense.numpy())
+    inputs, _ = document_weights(X)
+    expected = sp.csr_matrix((inputs, X.indices, X.indptr), shape=X.shape).toarray()[order]
+    np.testing.assert_allclose(np.vstack(rows), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("noise", ["none", "fixed", "data"])
+def test_noise_variants_behave_as_named(noise):
+    torch.manual_seed(0)
+    net = NASHNetwork(10, 16, (8,), noise, 0.5)
+    h = torch.randn(4000, 8)
+    z = (torch.rand(4000, 16) < 0.5).float()
+    out = net.decoder_input(h, z, torch.Generator().manual_seed(0))
+    if noise == "none":
+        assert torch.equal(out, z)
+    else:
+        # fixed: noise_std throughout; data: learned, and started at noise_std
+        assert (out - z).std().item() == pytest.approx(0.5, rel=0.02)
+    if noise == "data":
+        with torch.no_grad():
+            net.noise_head.bias.fill_(-10.0)
+        quiet = net.decoder_input(h, z, torch.Generator().manual_seed(0))
+        assert (quiet - z).abs().max().item() < 1e-3
+
+
+def test_deterministic_forward_uses_thresholded_codes():
+    torch.manual_seed(0)
+    net = NASHNetwork(6, 5, (7,), "data", 0.5, n_outputs=3)
+    batch = _batch(np.eye(6, dtype=np.float32))
+    nll1, kl1, probs, logits = net(batch, sample=False)
+    nll2, kl2, _, _ = net(batch, sample=False)
+    assert torch.equal(nll1, nll2) and torch.equal(kl1, kl2)
+    assert logits.shape == (6, 3)
+    expected = net.reconstruction_nll((probs > 0.5).float(), batch)
+    torch.testing.assert_close(nll1, expected)
