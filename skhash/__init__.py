@@ -5,7 +5,8 @@ them; :mod:`skhash.metrics` evaluates them.
 """
 
 from .nash import NASHHasher
+from .neighbors import HammingNeighbors
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["NASHHasher", "__version__"]
+__all__ = ["HammingNeighbors", "NASHHasher", "__version__"]

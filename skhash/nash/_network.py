@@ -116,15 +116,23 @@ class NASHNetwork(nn.Module):
         return h, torch.sigmoid(self.code_logits(h))
 
     def decoder_input(self, h, z, generator=None):
-        """The code as the decoder sees it during training: z plus the variant's noise."""
+        """The code as the decoder sees it in training, and the noise channel's rate.
+
+        Returns ``z`` plus the variant's Gaussian noise, and per document the nats that
+        the noisy channel carries, ``sum_j 0.5 * log(1 + 0.25 / std_j**2)`` (the capacity
+        of a Gaussian channel for a 0/1 signal of variance 1/4), charged only where the
+        encoder chooses the noise ("data"): otherwise the reconstruction alone would
+        drive the learned noise to zero.
+        """
+        zero = torch.zeros(z.shape[0], dtype=z.dtype, device=z.device)
         if self.noise == "none":
-            return z
-        if self.noise == "fixed":
-            std = self.noise_std
-        else:
-            std = F.softplus(self.noise_head(h))
+            return z, zero
         eps = torch.randn(z.shape, generator=generator, device=z.device, dtype=z.dtype)
-        return z + std * eps
+        if self.noise == "fixed":
+            return z + self.noise_std * eps, zero
+        std = F.softplus(self.noise_head(h)) + 1e-4
+        rate = 0.5 * torch.log1p(0.25 / std.square()).sum(dim=1)
+        return z + std * eps, rate
 
     def reconstruction_nll(self, z, batch):
         """-sum_w t_w log softmax(z E + b)_w per document, t the target weights."""
@@ -146,10 +154,11 @@ class NASHNetwork(nn.Module):
         h, probs = self.encode(batch)
         if sample:
             z = straight_through_bernoulli(probs, generator)
-            z_dec = self.decoder_input(h, z, generator)
+            z_dec, rate = self.decoder_input(h, z, generator)
         else:
             z = z_dec = (probs > 0.5).to(probs.dtype)
+            rate = 0.0
         nll = self.reconstruction_nll(z_dec, batch)
-        kl = bernoulli_kl(probs)
+        kl = bernoulli_kl(probs) + rate
         label_logits = self.classifier(z) if self.classifier is not None else None
         return nll, kl, probs, label_logits
