@@ -16,7 +16,8 @@ def popcount64(typingctx, x):
     def codegen(context, builder, signature, args):
         return builder.ctpop(args[0])
 
-    return types.uint64(types.uint64), codegen
+    # Typed int64 so sums with other ints stay integers (uint64 + int64 is float64).
+    return types.int64(types.uint64), codegen
 
 
 #: Queries scanned together: each database code is loaded once for the whole block.
@@ -49,18 +50,50 @@ def _sift_down(keys, base, k):
     keys[base + pos] = item
 
 
+#: Database rows whose distances are computed per step; 2048 rows of 64 bits is 16 KiB,
+#: small enough to stay in L1/L2 while every query of a block reads them.
+DB_CHUNK = 512
+
+
+@njit(cache=True, nogil=True)
+def _chunk_distances(queries, q, database, c0, c1, out):
+    """out[:c1-c0] = Hamming distances of query q to database rows c0..c1-1.
+
+    Loops kept simple, with one or two words specialised, so LLVM vectorises them
+    (VPOPCNTQ where the CPU has it).
+    """
+    n_words = database.shape[1]
+    if n_words == 1:
+        a = queries[q, 0]
+        for j in range(c0, c1):
+            out[j - c0] = popcount64(a ^ database[j, 0])
+    elif n_words == 2:
+        a0 = queries[q, 0]
+        a1 = queries[q, 1]
+        for j in range(c0, c1):
+            out[j - c0] = popcount64(a0 ^ database[j, 0]) + popcount64(a1 ^ database[j, 1])
+    else:
+        for j in range(c0, c1):
+            d = 0
+            for w in range(n_words):
+                d += popcount64(queries[q, w] ^ database[j, w])
+            out[j - c0] = d
+
+
 @njit(parallel=True, cache=True, nogil=True)
 def knn_scan(queries, database, k, skip_self):
     """Exact k nearest database rows of each query row.
 
-    Returns (distances int32 (nq, k), indices int64 (nq, k)). A max-heap of keys
-    ``distance << 40 | index`` per query; since the scan runs in index order, a later
-    row enters only when strictly closer than the current k-th, which is one compare
-    per row once the heap is full. With ``skip_self`` query ``i`` never returns row
-    ``i`` (the database is the query set).
+    Returns (distances int32 (nq, k), indices int64 (nq, k)). Each query keeps a
+    max-heap of keys ``distance << 40 | index``, started full of sentinels farther than
+    any code. Distances are computed a chunk of rows at a time; since rows arrive in
+    index order, a row can enter only when strictly closer than the current k-th, so a
+    chunk whose minimum is not below that is skipped with one comparison. With
+    ``skip_self`` query ``i`` never returns row ``i`` (the database is the query set).
     """
-    nq, n_words = queries.shape
+    nq = queries.shape[0]
     n = database.shape[0]
+    n_bits_bound = 64 * database.shape[1] + 1
     shift = 40
     mask = (1 << shift) - 1
     out_d = np.empty((nq, k), dtype=np.int32)
@@ -68,52 +101,36 @@ def knn_scan(queries, database, k, skip_self):
     n_blocks = (nq + QUERY_BLOCK - 1) // QUERY_BLOCK
     for blk in prange(n_blocks):
         q0 = blk * QUERY_BLOCK
-        q1 = min(q0 + QUERY_BLOCK, nq)
-        nb = q1 - q0
-        keys = np.empty(nb * k, dtype=np.int64)
-        filled = np.zeros(nb, dtype=np.int64)
-        worst = np.full(nb, np.iinfo(np.int64).max, dtype=np.int64)
-        for j in range(n):
+        nb = min(q0 + QUERY_BLOCK, nq) - q0
+        keys = np.full(nb * k, (n_bits_bound << shift) | mask, dtype=np.int64)
+        worst = np.full(nb, n_bits_bound, dtype=np.int64)
+        dist = np.empty(DB_CHUNK, dtype=np.int32)
+        for c0 in range(0, n, DB_CHUNK):
+            c1 = min(c0 + DB_CHUNK, n)
             for b in range(nb):
-                if skip_self and q0 + b == j:
+                q = q0 + b
+                _chunk_distances(queries, q, database, c0, c1, dist)
+                low = dist[0]
+                for t in range(1, c1 - c0):
+                    low = min(low, dist[t])
+                if low >= worst[b]:
                     continue
-                d = _distance(queries, q0 + b, database, j, n_words)
-                key = (d << shift) | j
-                if filled[b] < k:
-                    # fill phase: append, heapify when full
-                    keys[b * k + filled[b]] = key
-                    filled[b] += 1
-                    if filled[b] == k:
-                        for start in range(k // 2 - 1, -1, -1):
-                            _heapify_from(keys, b * k, k, start)
-                        worst[b] = keys[b * k]
-                elif key < worst[b]:
-                    keys[b * k] = key
-                    _sift_down(keys, b * k, k)
-                    worst[b] = keys[b * k]
+                base = b * k
+                for t in range(c1 - c0):
+                    d = dist[t]
+                    if d < worst[b]:
+                        j = c0 + t
+                        if skip_self and j == q:
+                            continue
+                        keys[base] = (d << shift) | j
+                        _sift_down(keys, base, k)
+                        worst[b] = keys[base] >> shift
         for b in range(nb):
             row = np.sort(keys[b * k : b * k + k])
             for t in range(k):
                 out_d[q0 + b, t] = row[t] >> shift
                 out_i[q0 + b, t] = row[t] & mask
     return out_d, out_i
-
-
-@njit(cache=True, nogil=True)
-def _heapify_from(keys, base, k, start):
-    pos = start
-    item = keys[base + pos]
-    while True:
-        child = 2 * pos + 1
-        if child >= k:
-            break
-        if child + 1 < k and keys[base + child + 1] > keys[base + child]:
-            child += 1
-        if keys[base + child] <= item:
-            break
-        keys[base + pos] = keys[base + child]
-        pos = child
-    keys[base + pos] = item
 
 
 @njit(parallel=True, cache=True, nogil=True)

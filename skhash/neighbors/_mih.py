@@ -25,10 +25,13 @@ def substring_bounds(n_bits, n_substrings):
 @njit(cache=True, nogil=True, inline="always")
 def _substring(codes, i, start, width):
     """Bits start..start+width-1 of row i (bit j at word j // 64, position j % 64)."""
-    value = np.uint64(0)
-    for t in range(width):
-        bit = start + t
-        value |= ((codes[i, bit // 64] >> np.uint64(bit % 64)) & np.uint64(1)) << np.uint64(t)
+    word = start // 64
+    offset = start % 64
+    value = codes[i, word] >> np.uint64(offset)
+    if offset + width > 64:
+        value |= codes[i, word + 1] << np.uint64(64 - offset)
+    if width < 64:
+        value &= (np.uint64(1) << np.uint64(width)) - np.uint64(1)
     return value
 
 
@@ -94,9 +97,12 @@ def _probe_query(queries, q, database, radius, starts, widths, keys, order, skip
                 found += 1
         return found
     flips = np.empty(max(sub_radius, 1), dtype=np.int64)
+    q_subs = np.empty(m, dtype=np.uint64)
+    for s in range(m):
+        q_subs[s] = _substring(queries, q, starts[s], widths[s])
     for s in range(m):
         width = widths[s]
-        qv = _substring(queries, q, starts[s], width)
+        qv = q_subs[s]
         for r_s in range(min(sub_radius, width) + 1):
             # enumerate every set of r_s bit positions to flip (lexicographic combinations)
             for t in range(r_s):
@@ -114,7 +120,7 @@ def _probe_query(queries, q, database, radius, starts, widths, keys, order, skip
                     # first-substring rule: skip if an earlier substring also qualifies
                     dup = False
                     for s2 in range(s):
-                        x = _substring(queries, q, starts[s2], widths[s2]) ^ _substring(database, j, starts[s2], widths[s2])
+                        x = q_subs[s2] ^ _substring(database, j, starts[s2], widths[s2])
                         if _popcount_small(x) <= sub_radius:
                             dup = True
                             break
