@@ -197,9 +197,8 @@ class HammingNeighbors(BaseEstimator):
                 f"n_neighbors = {k}, n_samples_fit = {self.n_samples_fit_}."
             )
         if self._use_mih():
-            starts, widths, keys, order = self._mih_tables()
-            dist, ind = _mih.mih_knn(queries, self.codes_, int(k), starts, widths, keys,
-                                     order, loo, self.n_bits_)
+            dist, ind = _mih.mih_knn(queries, self.codes_, int(k), *self._mih_tables(), loo,
+                                     self.n_bits_)
         else:
             dist, ind = _kernels.knn_scan(queries, self.codes_, int(k), loo)
         return (dist, ind) if return_distance else ind
@@ -242,16 +241,14 @@ class HammingNeighbors(BaseEstimator):
             raise ValueError(f"radius must be a non-negative integer, got {r!r}.")
         r = int(min(r, self.n_bits_))
         if self._use_mih(r):
-            starts, widths, keys, order = self._mih_tables()
+            tables = self._mih_tables()
             radii = np.full(queries.shape[0], r, dtype=np.int64)
-            counts = _mih.mih_radius_count(queries, self.codes_, radii, starts, widths, keys,
-                                           order, loo)
+            counts = _mih.mih_radius_count(queries, self.codes_, radii, *tables, loo)
             indptr = np.zeros(len(counts) + 1, dtype=np.int64)
             np.cumsum(counts, out=indptr[1:])
             dist = np.empty(indptr[-1], dtype=np.int32)
             ind = np.empty(indptr[-1], dtype=np.int64)
-            _mih.mih_radius_fill(queries, self.codes_, radii, starts, widths, keys, order,
-                                 loo, indptr, dist, ind)
+            _mih.mih_radius_fill(queries, self.codes_, radii, *tables, loo, indptr, dist, ind)
         else:
             counts = _kernels.radius_count(queries, self.codes_, r, loo)
             indptr = np.zeros(len(counts) + 1, dtype=np.int64)
@@ -259,7 +256,6 @@ class HammingNeighbors(BaseEstimator):
             dist = np.empty(indptr[-1], dtype=np.int32)
             ind = np.empty(indptr[-1], dtype=np.int64)
             _kernels.radius_fill(queries, self.codes_, r, loo, indptr, dist, ind)
-            _sort_within_rows(indptr, dist, ind)
         return indptr, dist, ind
 
     def kneighbors_graph(self, X=None, n_neighbors=None, mode="connectivity"):
@@ -325,12 +321,3 @@ class HammingNeighbors(BaseEstimator):
         tags.input_tags.sparse = True
         return tags
 
-
-def _sort_within_rows(indptr, dist, ind):
-    """Order each row's (distance, index) pairs; the scan leaves them by index."""
-    for q in range(len(indptr) - 1):
-        lo, hi = indptr[q], indptr[q + 1]
-        if hi - lo > 1:
-            order = np.argsort(dist[lo:hi], kind="stable")
-            dist[lo:hi] = dist[lo:hi][order]
-            ind[lo:hi] = ind[lo:hi][order]

@@ -135,29 +135,56 @@ def knn_scan(queries, database, k, skip_self):
 
 @njit(parallel=True, cache=True, nogil=True)
 def radius_count(queries, database, radius, skip_self):
-    """Number of database rows within ``radius`` of each query."""
-    nq, n_words = queries.shape
+    """Number of database rows within ``radius`` of each query (a chunked scan)."""
+    nq = queries.shape[0]
     n = database.shape[0]
     counts = np.zeros(nq, dtype=np.int64)
-    for q in prange(nq):
-        c = 0
-        for j in range(n):
-            if _distance(queries, q, database, j, n_words) <= radius and not (skip_self and q == j):
-                c += 1
-        counts[q] = c
+    n_blocks = (nq + QUERY_BLOCK - 1) // QUERY_BLOCK
+    for blk in prange(n_blocks):
+        q0 = blk * QUERY_BLOCK
+        nb = min(q0 + QUERY_BLOCK, nq) - q0
+        dist = np.empty(DB_CHUNK, dtype=np.int32)
+        for c0 in range(0, n, DB_CHUNK):
+            c1 = min(c0 + DB_CHUNK, n)
+            for b in range(nb):
+                _chunk_distances(queries, q0 + b, database, c0, c1, dist)
+                c = 0
+                for t in range(c1 - c0):
+                    c += dist[t] <= radius
+                counts[q0 + b] += c
+        if skip_self:
+            for b in range(nb):
+                counts[q0 + b] -= 1  # the query itself, at distance 0
     return counts
 
 
 @njit(parallel=True, cache=True, nogil=True)
 def radius_fill(queries, database, radius, skip_self, indptr, out_d, out_i):
-    """Write every database row within ``radius`` of query q into indptr[q]:indptr[q+1]."""
-    nq, n_words = queries.shape
+    """Write the rows within ``radius`` of query q into indptr[q]:indptr[q+1], sorted
+    by distance then index."""
+    nq = queries.shape[0]
     n = database.shape[0]
-    for q in prange(nq):
-        pos = indptr[q]
-        for j in range(n):
-            d = _distance(queries, q, database, j, n_words)
-            if d <= radius and not (skip_self and q == j):
-                out_d[pos] = d
-                out_i[pos] = j
-                pos += 1
+    n_blocks = (nq + QUERY_BLOCK - 1) // QUERY_BLOCK
+    for blk in prange(n_blocks):
+        q0 = blk * QUERY_BLOCK
+        nb = min(q0 + QUERY_BLOCK, nq) - q0
+        pos = indptr[q0 : q0 + nb].copy()
+        dist = np.empty(DB_CHUNK, dtype=np.int32)
+        for c0 in range(0, n, DB_CHUNK):
+            c1 = min(c0 + DB_CHUNK, n)
+            for b in range(nb):
+                q = q0 + b
+                _chunk_distances(queries, q, database, c0, c1, dist)
+                for t in range(c1 - c0):
+                    if dist[t] <= radius and not (skip_self and c0 + t == q):
+                        out_d[pos[b]] = dist[t]
+                        out_i[pos[b]] = c0 + t
+                        pos[b] += 1
+        for b in range(nb):
+            lo = indptr[q0 + b]
+            hi = indptr[q0 + b + 1]
+            keys = (out_d[lo:hi].astype(np.int64) << 40) | out_i[lo:hi]
+            keys.sort()
+            for p in range(hi - lo):
+                out_d[lo + p] = keys[p] >> 40
+                out_i[lo + p] = keys[p] & ((1 << 40) - 1)

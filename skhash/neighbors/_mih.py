@@ -46,13 +46,24 @@ def _all_substrings(codes, starts, widths):
     return out
 
 
+#: Bits of a substring addressed directly; the rest are found by binary search.
+PREFIX_BITS = 16
+
+
 def build_tables(packed, n_bits, n_substrings):
-    """Sorted substring keys and the database rows in that order, one table per substring."""
+    """One table per substring: its sorted values, the database rows in that order, and
+    where each value of its leading ``PREFIX_BITS`` bits starts, so a look-up is one
+    direct access and a binary search over a few entries."""
     starts, widths = substring_bounds(n_bits, n_substrings)
     values = _all_substrings(packed, starts, widths)
     order = np.argsort(values, axis=1, kind="stable")
     keys = np.take_along_axis(values, order, axis=1)
-    return starts, widths, keys, order.astype(np.int64)
+    prefix_shift = np.maximum(widths - PREFIX_BITS, 0)
+    offsets = np.zeros((len(widths), (1 << PREFIX_BITS) + 1), dtype=np.int64)
+    for s in range(len(widths)):
+        prefixes = (keys[s] >> np.uint64(prefix_shift[s])).astype(np.int64)
+        offsets[s, 1:] = np.cumsum(np.bincount(prefixes, minlength=1 << PREFIX_BITS))
+    return starts, widths, keys, order.astype(np.int64), prefix_shift, offsets
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -78,7 +89,7 @@ def _n_probes(widths, sub_radius):
 
 
 @njit(cache=True, nogil=True)
-def _probe_query(queries, q, database, radius, starts, widths, keys, order, skip_self, out_d, out_i, pos, write):
+def _probe_query(queries, q, database, radius, starts, widths, keys, order, prefix_shift, offsets, skip_self, out_d, out_i, pos, write):
     """Visit every database row within ``radius`` of query q once; count or write it."""
     m = starts.shape[0]
     n_words = queries.shape[1]
@@ -111,8 +122,11 @@ def _probe_query(queries, q, database, radius, starts, widths, keys, order, skip
                 v = qv
                 for t in range(r_s):
                     v ^= np.uint64(1) << np.uint64(flips[t])
-                lo = np.searchsorted(keys[s], v, side="left")
-                hi = np.searchsorted(keys[s], v, side="right")
+                prefix = v >> np.uint64(prefix_shift[s])
+                first = offsets[s, prefix]
+                bucket = keys[s, first : offsets[s, prefix + 1]]
+                lo = first + np.searchsorted(bucket, v, side="left")
+                hi = first + np.searchsorted(bucket, v, side="right")
                 for p in range(lo, hi):
                     j = order[s, p]
                     if skip_self and j == q:
@@ -145,26 +159,26 @@ def _probe_query(queries, q, database, radius, starts, widths, keys, order, skip
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def mih_radius_count(queries, database, radius, starts, widths, keys, order, skip_self):
+def mih_radius_count(queries, database, radius, starts, widths, keys, order, prefix_shift, offsets, skip_self):
     nq = queries.shape[0]
     counts = np.zeros(nq, dtype=np.int64)
     dummy_d = np.empty(0, dtype=np.int32)
     dummy_i = np.empty(0, dtype=np.int64)
     for q in prange(nq):
         counts[q] = _probe_query(queries, q, database, radius[q], starts, widths, keys, order,
-                                 skip_self, dummy_d, dummy_i, 0, False)
+                                 prefix_shift, offsets, skip_self, dummy_d, dummy_i, 0, False)
     return counts
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def mih_radius_fill(queries, database, radius, starts, widths, keys, order, skip_self, indptr, out_d, out_i):
+def mih_radius_fill(queries, database, radius, starts, widths, keys, order, prefix_shift, offsets, skip_self, indptr, out_d, out_i):
     """Fill each query's slice with (distance, index), sorted by distance then index."""
     nq = queries.shape[0]
     for q in prange(nq):
         lo = indptr[q]
         hi = indptr[q + 1]
         _probe_query(queries, q, database, radius[q], starts, widths, keys, order,
-                     skip_self, out_d, out_i, lo, True)
+                     prefix_shift, offsets, skip_self, out_d, out_i, lo, True)
         sort_keys = (out_d[lo:hi].astype(np.int64) << 40) | out_i[lo:hi]
         sort_keys.sort()
         for p in range(hi - lo):
@@ -173,7 +187,7 @@ def mih_radius_fill(queries, database, radius, starts, widths, keys, order, skip
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def mih_knn(queries, database, k, starts, widths, keys, order, skip_self, n_bits):
+def mih_knn(queries, database, k, starts, widths, keys, order, prefix_shift, offsets, skip_self, n_bits):
     """Exact kNN by growing the probe radius until k codes are certainly found.
 
     With sub-radius ``r_s`` every code within ``m * (r_s + 1) - 1`` is a candidate, so
@@ -190,14 +204,14 @@ def mih_knn(queries, database, k, starts, widths, keys, order, skip_self, n_bits
         while True:
             radius = min(m * (r_s + 1) - 1, n_bits)
             count = _probe_query(queries, q, database, radius, starts, widths, keys, order,
-                                 skip_self, dummy_d, dummy_i, 0, False)
+                                 prefix_shift, offsets, skip_self, dummy_d, dummy_i, 0, False)
             if count >= k or radius >= n_bits:
                 break
             r_s += 1
         buf_d = np.empty(count, dtype=np.int32)
         buf_i = np.empty(count, dtype=np.int64)
         _probe_query(queries, q, database, radius, starts, widths, keys, order,
-                     skip_self, buf_d, buf_i, 0, True)
+                     prefix_shift, offsets, skip_self, buf_d, buf_i, 0, True)
         sort_keys = (buf_d.astype(np.int64) << 40) | buf_i
         sort_keys.sort()
         for t in range(k):
