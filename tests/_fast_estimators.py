@@ -4,14 +4,15 @@ The common checks and the property tests build estimators from here, so a new es
 is added to the conformance suite by adding one line.
 """
 
-from skhash import NASHHasher
+from skhash import NASHHasher, SupervisedNASHHasher
 
 FAST_NASH = dict(n_bits=8, hidden_layer_sizes=(16,), max_iter=3, batch_size=32)
+FAST_SUPERVISED = FAST_NASH
 
 
 def fast_estimators():
     """One fast instance of each public estimator."""
-    return [NASHHasher(**FAST_NASH)]
+    return [NASHHasher(**FAST_NASH), SupervisedNASHHasher(**FAST_SUPERVISED)]
 
 
 #: Common checks expected to fail, as {(estimator class name, check name): reason}.
