@@ -5,7 +5,8 @@ defaults otherwise) printed beside this machine's fp32 matmul rate measured in t
 run, and encoding throughput. Quality: the paper's protocol — test documents query the
 training set, precision of the 100 nearest by Hamming distance (ties in database order),
 relevant = same class or at least one shared label — for NASHHasher with its defaults,
-ITQ, and full-precision TF-IDF cosine, all measured in this run.
+ITQ, and full-precision TF-IDF cosine, all measured in this run (with ``--supervised``,
+SupervisedNASHHasher with its defaults too).
 
     python benchmarks/bench_nash.py --data ../shared/data/ng20 ../shared/data/reuters
 """
@@ -28,7 +29,7 @@ from _common import (  # noqa: E402
     matmul_gflops,
 )
 
-from skhash import NASHHasher  # noqa: E402
+from skhash import NASHHasher, SupervisedNASHHasher  # noqa: E402
 from skhash.metrics import precision_at_k  # noqa: E402
 
 
@@ -49,7 +50,7 @@ def speed(folder, n_bits, seed):
     return X.shape, X.nnz / X.shape[0], per_epoch, docs_per_s
 
 
-def quality(folder, bits, seed, k=100):
+def quality(folder, bits, seed, k=100, supervised=False):
     X_train, y_train = load_split(folder, "train")
     X_test, y_test = load_split(folder, "test")
     rows = []
@@ -63,12 +64,20 @@ def quality(folder, bits, seed, k=100):
         )
         itq_train, itq_test = itq_codes(X_train, X_test, n_bits, random_state=seed)
         itq = precision_at_k(itq_test, y_test, itq_train, y_train, k=k)
-        rows.append(
-            dict(bits=n_bits, nash=nash, itq=itq, tfidf_cosine=cosine,
-                 nash_minus_itq=nash - itq, epochs=hasher.n_iter_, fit_s=fit_s)
-        )
-        print(f"  {folder.name} {n_bits:>3} bits: NASH {nash:.4f}  ITQ {itq:.4f}  "
-              f"({hasher.n_iter_} epochs, fit {fit_s:.1f} s)", flush=True)
+        row = dict(bits=n_bits, nash=nash, itq=itq, tfidf_cosine=cosine,
+                   nash_minus_itq=nash - itq, epochs=hasher.n_iter_, fit_s=fit_s)
+        if supervised:
+            start = time.perf_counter()
+            sup = SupervisedNASHHasher(n_bits=n_bits, random_state=seed).fit(X_train, y_train)
+            row["supervised_fit_s"] = time.perf_counter() - start
+            row["supervised"] = precision_at_k(
+                sup.transform(X_test), y_test, sup.transform(X_train), y_train, k=k
+            )
+            row["sup_minus_nash"] = row["supervised"] - nash
+        rows.append(row)
+        print(f"  {folder.name} {n_bits:>3} bits: NASH {nash:.4f}  ITQ {itq:.4f}"
+              + (f"  supervised {row['supervised']:.4f}" if supervised else "")
+              + f"  ({hasher.n_iter_} epochs, fit {fit_s:.1f} s)", flush=True)
     return pd.DataFrame(rows).set_index("bits")
 
 
@@ -80,6 +89,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--speed-only", action="store_true")
     parser.add_argument("--quality-only", action="store_true")
+    parser.add_argument("--supervised", action="store_true",
+                        help="also train SupervisedNASHHasher (defaults) at each bit length")
     args = parser.parse_args(argv)
     folders = [data_folder(d) for d in args.data]
 
@@ -95,7 +106,7 @@ def main(argv=None):
     if not args.speed_only:
         for folder in folders:
             print(f"\n## precision@100 on {folder.name} (test queries vs train, seed {args.seed})")
-            table = quality(folder, args.bits, args.seed)
+            table = quality(folder, args.bits, args.seed, supervised=args.supervised)
             print(table.to_string(float_format=lambda v: f"{v:.4f}"))
 
 

@@ -30,3 +30,25 @@ def test_nash_on_reuters_beats_random_ranking_by_far(shared_data):
     assert rel.mean() == pytest.approx(
         precision_at_k(test_codes[:50], y_test[:50], train_codes, y_train, k=100)
     )
+
+
+@pytest.mark.parametrize("hasher_class", ["NASHHasher", "SupervisedNASHHasher"])
+def test_grid_search_and_cross_val_on_raw_posts(ng20_raw_sample, hasher_class):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+    from sklearn.pipeline import Pipeline
+
+    import skhash
+    from skhash.metrics import precision_at_k_scorer
+
+    texts, labels = ng20_raw_sample
+    hasher = getattr(skhash, hasher_class)(hidden_layer_sizes=(64,), max_iter=15, random_state=0)
+    pipe = Pipeline([("tfidf", TfidfVectorizer(stop_words="english", min_df=2)),
+                     ("hash", hasher)])
+    search = GridSearchCV(pipe, {"hash__n_bits": [8, 16]}, cv=3, n_jobs=2,
+                          scoring=precision_at_k_scorer(20)).fit(texts, labels)
+    assert search.best_params_["hash__n_bits"] in (8, 16)
+    scores = search.cv_results_["mean_test_score"]
+    assert scores.shape == (2,) and (scores > 1 / 3).all()  # 3 groups: chance is 1/3
+    cv_scores = cross_val_score(pipe, texts, labels, cv=3, scoring=precision_at_k_scorer(20))
+    assert cv_scores.shape == (3,) and (cv_scores > 1 / 3).all()

@@ -29,7 +29,7 @@ class SupervisedNASHHasher(ClassifierMixin, BaseNASH):
     ----------
     n_bits : int, default=32
         Code length.
-    label_weight : float, default=50.0
+    label_weight : float, default=20.0
         Weight of the label loss (cross-entropy, or the sum of binary cross-entropies
         for multi-label y) per document, against the reconstruction's negative
         log-likelihood of the document's words plus the KL term.
@@ -75,7 +75,7 @@ shuffle, tol, n_iter_no_change, random_state, device, verbose, warm_start
         self,
         n_bits=32,
         *,
-        label_weight=50.0,
+        label_weight=20.0,
         hidden_layer_sizes=(500, 500),
         noise="data",
         noise_std=0.5,
