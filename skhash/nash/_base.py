@@ -210,24 +210,27 @@ class BaseNASH(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             network.word_bias.copy_(torch.from_numpy(np.log(counts / counts.sum())))
 
     # -- inference ---------------------------------------------------------------------
-    def _encode(self, X):
-        """Deterministic code probabilities and plug-in objective terms for CSR X."""
-        probs, nll, kl = [], [], []
+    def _code_probabilities(self, X):
+        """Each bit's probability for the documents of CSR X (encoder only)."""
+        with torch.no_grad():
+            parts = [self.network_.encode(batch)[1]
+                     for batch in BatchPlan(X).batches(_INFERENCE_BATCH)]
+        return torch.cat(parts) if parts else torch.zeros((0, self.n_bits))
+
+    def _plug_in_objective(self, X):
+        """Per-document reconstruction NLL and KL at the deterministic codes."""
+        nll, kl = [], []
         with torch.no_grad():
             for batch in BatchPlan(X).batches(_INFERENCE_BATCH):
-                b_nll, b_kl, b_probs, _ = self.network_(batch, sample=False)
-                probs.append(b_probs)
+                b_nll, b_kl, _, _ = self.network_(batch, sample=False)
                 nll.append(b_nll)
                 kl.append(b_kl)
-        if not probs:
-            return torch.zeros((0, self.n_bits)), torch.zeros(0), torch.zeros(0)
-        return torch.cat(probs), torch.cat(nll), torch.cat(kl)
+        return torch.cat(nll), torch.cat(kl)
 
     def _codes(self, X):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        probs = self._encode(X)[0]
-        return (probs > 0.5).numpy().astype(np.uint8)
+        return (self._code_probabilities(X) > 0.5).numpy().astype(np.uint8)
 
     def transform(self, X):
         """Binary codes of the documents in X.

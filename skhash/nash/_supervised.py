@@ -179,7 +179,7 @@ shuffle, tol, n_iter_no_change, random_state, device, verbose, warm_start
     def _label_logits(self, X):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        probs = self._encode(X)[0]
+        probs = self._code_probabilities(X)
         with torch.no_grad():
             return self.network_.classifier((probs > 0.5).float())
 

@@ -1,6 +1,7 @@
 """NASHHasher: unsupervised NASH, NASH-N and NASH-DN."""
 
 from sklearn.base import _fit_context
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseNASH
 
@@ -164,9 +165,7 @@ class NASHHasher(BaseNASH):
         score : float
             ``-(reconstruction NLL + KL)`` averaged over the documents.
         """
-        from sklearn.utils.validation import check_is_fitted
-
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        _, nll, kl = self._encode(X)
+        nll, kl = self._plug_in_objective(X)
         return float(-(nll + kl).double().mean())

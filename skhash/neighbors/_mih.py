@@ -11,7 +11,7 @@ no earlier substring also qualifies, so none is reported twice.
 import numpy as np
 from numba import njit, prange
 
-from ._kernels import _distance
+from ._kernels import _distance, popcount64
 
 
 def substring_bounds(n_bits, n_substrings):
@@ -67,12 +67,14 @@ def build_tables(packed, n_bits, n_substrings):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _popcount_small(x):
-    c = 0
-    while x:
-        x &= x - np.uint64(1)
-        c += 1
-    return c
+def _keep_if_within(d, j, radius, write, out_d, out_i, pos, found):
+    """Count row j (and write it, on the filling pass) if within the radius."""
+    if d <= radius:
+        if write:
+            out_d[pos + found] = d
+            out_i[pos + found] = j
+        found += 1
+    return found
 
 
 @njit(cache=True, nogil=True)
@@ -100,12 +102,8 @@ def _probe_query(queries, q, database, radius, starts, widths, keys, order, pref
         for j in range(database.shape[0]):
             if skip_self and j == q:
                 continue
-            d = _distance(queries, q, database, j, n_words)
-            if d <= radius:
-                if write:
-                    out_d[pos + found] = d
-                    out_i[pos + found] = j
-                found += 1
+            found = _keep_if_within(_distance(queries, q, database, j, n_words), j, radius,
+                                    write, out_d, out_i, pos, found)
         return found
     flips = np.empty(max(sub_radius, 1), dtype=np.int64)
     q_subs = np.empty(m, dtype=np.uint64)
@@ -135,17 +133,13 @@ def _probe_query(queries, q, database, radius, starts, widths, keys, order, pref
                     dup = False
                     for s2 in range(s):
                         x = q_subs[s2] ^ _substring(database, j, starts[s2], widths[s2])
-                        if _popcount_small(x) <= sub_radius:
+                        if popcount64(x) <= sub_radius:
                             dup = True
                             break
                     if dup:
                         continue
-                    d = _distance(queries, q, database, j, n_words)
-                    if d <= radius:
-                        if write:
-                            out_d[pos + found] = d
-                            out_i[pos + found] = j
-                        found += 1
+                    found = _keep_if_within(_distance(queries, q, database, j, n_words), j,
+                                            radius, write, out_d, out_i, pos, found)
                 # next combination
                 t = r_s - 1
                 while t >= 0 and flips[t] == width - r_s + t:
