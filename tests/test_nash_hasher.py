@@ -235,7 +235,7 @@ def test_pipeline_on_real_posts(ng20_raw_sample):
     pipe = Pipeline(
         [
             ("tfidf", TfidfVectorizer(stop_words="english", min_df=2, sublinear_tf=True)),
-            ("hash", NASHHasher(n_bits=16, hidden_layer_sizes=(64,), max_iter=30, random_state=0)),
+            ("hash", NASHHasher(n_bits=16, hidden_layer_sizes=(64,), max_iter=40, random_state=0)),
         ]
     ).fit(texts)
     codes = pipe.transform(texts)

@@ -47,7 +47,7 @@ class BaseNASH(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         "noise": [StrOptions({"data", "fixed"}), None],
         "noise_std": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "shuffle": ["boolean"],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -66,7 +66,7 @@ class BaseNASH(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         noise="data",
         noise_std=0.5,
         max_iter=50,
-        batch_size=200,
+        batch_size="auto",
         learning_rate_init=3e-3,
         shuffle=True,
         tol=1e-4,
@@ -139,6 +139,7 @@ class BaseNASH(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 "set warm_start=False to start afresh."
             )
         plan = BatchPlan(X)
+        batch_size = self._batch_size(X.shape[0])
         label_t = None if labels is None else torch.as_tensor(labels, dtype=torch.float32)
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(seed)
@@ -162,7 +163,9 @@ class BaseNASH(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             for _ in range(self.max_iter):
                 start = time.perf_counter()
                 order = rng.permutation(X.shape[0]) if self.shuffle else None
-                total = self._run_epoch(network, plan, order, optimizer, generator, label_t, device)
+                total = self._run_epoch(
+                    network, plan, batch_size, order, optimizer, generator, label_t, device
+                )
                 epoch_loss = total / X.shape[0]
                 self.n_iter_ += 1
                 self.loss_curve_.append(epoch_loss)
@@ -184,10 +187,16 @@ class BaseNASH(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self._n_outputs = n_outputs
         return self
 
-    def _run_epoch(self, network, plan, order, optimizer, generator, labels, device):
+    def _batch_size(self, n_samples):
+        if self.batch_size != "auto":
+            return self.batch_size
+        # 200 documents, but at least about 10 steps an epoch on small corpora
+        return int(min(200, max(32, n_samples // 10)))
+
+    def _run_epoch(self, network, plan, batch_size, order, optimizer, generator, labels, device):
         total = 0.0
         rows_seen = 0
-        for batch in plan.batches(self.batch_size, order):
+        for batch in plan.batches(batch_size, order):
             batch = batch.to(device)
             nll, kl, _, label_logits = network(batch, generator)
             loss = (nll + kl).sum()

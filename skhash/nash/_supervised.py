@@ -80,7 +80,7 @@ shuffle, tol, n_iter_no_change, random_state, device, verbose, warm_start
         noise="data",
         noise_std=0.5,
         max_iter=50,
-        batch_size=200,
+        batch_size="auto",
         learning_rate_init=3e-3,
         shuffle=True,
         tol=1e-4,

@@ -40,8 +40,9 @@ class NASHHasher(BaseNASH):
         Standard deviation of the fixed noise, and the starting one of the learned noise.
     max_iter : int, default=50
         Maximum number of epochs.
-    batch_size : int, default=200
-        Documents per mini-batch.
+    batch_size : int or "auto", default="auto"
+        Documents per mini-batch; "auto" takes ``min(200, max(32, n_samples // 10))``,
+        so small corpora still get about ten optimizer steps an epoch.
     learning_rate_init : float, default=3e-3
         Adam's step size.
     shuffle : bool, default=True
