@@ -82,17 +82,23 @@ def test_noise_variants_behave_as_named(noise):
     net = NASHNetwork(10, 16, (8,), noise, 0.5)
     h = torch.randn(4000, 8)
     z = (torch.rand(4000, 16) < 0.5).float()
-    out = net.decoder_input(h, z, torch.Generator().manual_seed(0))
+    out, rate = net.decoder_input(h, z, torch.Generator().manual_seed(0))
     if noise == "none":
         assert torch.equal(out, z)
     else:
         # fixed: noise_std throughout; data: learned, and started at noise_std
         assert (out - z).std().item() == pytest.approx(0.5, rel=0.02)
     if noise == "data":
+        # the learned noise is charged the Gaussian channel's capacity, per bit
+        # 0.5 * log(1 + 0.25 / 0.5**2) = 0.5 * log(2)
+        np.testing.assert_allclose(rate.detach().numpy(), 16 * 0.5 * np.log(2), rtol=1e-3)
         with torch.no_grad():
             net.noise_head.bias.fill_(-10.0)
-        quiet = net.decoder_input(h, z, torch.Generator().manual_seed(0))
+        quiet, quiet_rate = net.decoder_input(h, z, torch.Generator().manual_seed(0))
         assert (quiet - z).abs().max().item() < 1e-3
+        assert (quiet_rate > rate).all()  # less noise carries more, and costs more
+    else:
+        assert torch.equal(rate, torch.zeros(4000))
 
 
 def test_deterministic_forward_uses_thresholded_codes():

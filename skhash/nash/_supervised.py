@@ -55,8 +55,8 @@ shuffle, tol, n_iter_no_change, random_state, device, verbose, warm_start
     >>> rng = np.random.default_rng(0)
     >>> y = np.repeat(["sport", "space"], 20)
     >>> X = rng.poisson(1.0, size=(40, 30)).astype(float)
-    >>> X[y == "sport", :15] += 2
-    >>> hasher = SupervisedNASHHasher(n_bits=8, hidden_layer_sizes=(16,), max_iter=30,
+    >>> X[y == "sport", :15] += 3
+    >>> hasher = SupervisedNASHHasher(n_bits=8, hidden_layer_sizes=(16,), max_iter=40,
     ...                               random_state=0).fit(X, y)
     >>> hasher.classes_
     array(['space', 'sport'], dtype='<U5')
