@@ -41,8 +41,9 @@ class HammingNeighbors(BaseEstimator):
         substring count times 3 (each substring probed within 2 bits), and the scan
         otherwise (the scan is the faster for kNN with k around 100).
     n_substrings : int or None, default=None
-        Substrings for multi-index hashing; None takes ``round(n_bits / log2(n))``,
-        the choice the paper recommends, at least 1.
+        Substrings for multi-index hashing. None takes, for kNN, ``round(n_bits /
+        log2(n))`` as the paper recommends, and for a radius search the count with the
+        least expected work at that radius (tables are built once per count used).
     packed_bits : int or None, default=None
         If given, inputs are codes already packed by :func:`skhash.utils.pack_codes`
         (``uint64`` words, ``ceil(packed_bits / 64)`` per row) of this many bits.
@@ -142,29 +143,52 @@ class HammingNeighbors(BaseEstimator):
         self._validate_params()
         self.codes_, self.n_bits_ = self._pack(X, "X")
         self.n_samples_fit_ = self.codes_.shape[0]
-        self._tables = None
+        # Multi-index tables by substring count: a cache of fitted state, built on
+        # demand (a radius picks its own count), never a parameter.
+        self._tables = {}
         if self.algorithm == "mih":
             self._mih_tables()
         return self
 
-    def _substring_count(self):
+    def _substring_count(self, radius=None):
+        """Substrings for multi-index hashing.
+
+        For kNN (no radius), ``round(n_bits / log2(n))`` as the paper recommends. For a
+        radius search, the count that minimises the expected work for uniform codes:
+        look-ups ``m * sum_{t <= r // m} C(w, t)`` (each weighed as 10 candidate checks)
+        plus candidates ``look-ups * n / 2**w``, with ``w = n_bits / m``.
+        """
         if self.n_substrings is not None:
             return min(self.n_substrings, self.n_bits_)
-        guess = round(self.n_bits_ / max(1.0, math.log2(self.n_samples_fit_)))
-        return int(min(max(guess, 1), self.n_bits_))
+        n = self.n_samples_fit_
+        if radius is None:
+            guess = round(self.n_bits_ / max(1.0, math.log2(n)))
+            return int(min(max(guess, 1), self.n_bits_))
+        best, best_cost = 1, math.inf
+        for m in range(1, min(self.n_bits_, 32) + 1):
+            width = self.n_bits_ / m
+            if width > 64:
+                continue
+            sub = radius // m
+            lookups = m * sum(math.comb(int(width), t) for t in range(min(sub, int(width)) + 1))
+            cost = lookups * (10.0 + n / 2.0**width)
+            if cost < best_cost:
+                best, best_cost = m, cost
+        return best
 
-    def _mih_tables(self):
-        # Built on first use by "auto"; a cache of fitted state, not a parameter.
-        if self._tables is None:
-            self._tables = _mih.build_tables(self.codes_, self.n_bits_, self._substring_count())
-        return self._tables
+    def _mih_tables(self, radius=None):
+        """Tables for the substring count that suits ``radius``, built on first use."""
+        m = self._substring_count(radius)
+        if m not in self._tables:
+            self._tables[m] = _mih.build_tables(self.codes_, self.n_bits_, m)
+        return self._tables[m]
 
     def _use_mih(self, radius=None):
         if self.algorithm != "auto":
             return self.algorithm == "mih"
         if radius is None or self.n_samples_fit_ < _MIH_MIN_SAMPLES:
             return False
-        return radius // self._substring_count() <= 2
+        return radius // self._substring_count(radius) <= 2
 
     # -- queries -----------------------------------------------------------------------
     def kneighbors(self, X=None, n_neighbors=None, return_distance=True):
@@ -241,7 +265,7 @@ class HammingNeighbors(BaseEstimator):
             raise ValueError(f"radius must be a non-negative integer, got {r!r}.")
         r = int(min(r, self.n_bits_))
         if self._use_mih(r):
-            tables = self._mih_tables()
+            tables = self._mih_tables(r)
             radii = np.full(queries.shape[0], r, dtype=np.int64)
             counts = _mih.mih_radius_count(queries, self.codes_, radii, *tables, loo)
             indptr = np.zeros(len(counts) + 1, dtype=np.int64)
@@ -313,7 +337,7 @@ class HammingNeighbors(BaseEstimator):
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state["_tables"] = None  # rebuilt on demand; keeps pickles at n_bits/8 bytes a code
+        state["_tables"] = {}  # rebuilt on demand; keeps pickles at n_bits/8 bytes a code
         return state
 
     def __sklearn_tags__(self):
