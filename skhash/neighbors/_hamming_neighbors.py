@@ -268,17 +268,11 @@ class HammingNeighbors(BaseEstimator):
             tables = self._mih_tables(r)
             radii = np.full(queries.shape[0], r, dtype=np.int64)
             counts = _mih.mih_radius_count(queries, self.codes_, radii, *tables, loo)
-            indptr = np.zeros(len(counts) + 1, dtype=np.int64)
-            np.cumsum(counts, out=indptr[1:])
-            dist = np.empty(indptr[-1], dtype=np.int32)
-            ind = np.empty(indptr[-1], dtype=np.int64)
+            indptr, dist, ind = _csr_buffers(counts)
             _mih.mih_radius_fill(queries, self.codes_, radii, *tables, loo, indptr, dist, ind)
         else:
             counts = _kernels.radius_count(queries, self.codes_, r, loo)
-            indptr = np.zeros(len(counts) + 1, dtype=np.int64)
-            np.cumsum(counts, out=indptr[1:])
-            dist = np.empty(indptr[-1], dtype=np.int32)
-            ind = np.empty(indptr[-1], dtype=np.int64)
+            indptr, dist, ind = _csr_buffers(counts)
             _kernels.radius_fill(queries, self.codes_, r, loo, indptr, dist, ind)
         return indptr, dist, ind
 
@@ -345,3 +339,9 @@ class HammingNeighbors(BaseEstimator):
         tags.input_tags.sparse = True
         return tags
 
+
+def _csr_buffers(counts):
+    """Row pointers for per-query result counts, and empty distance/index arrays."""
+    indptr = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    return indptr, np.empty(indptr[-1], dtype=np.int32), np.empty(indptr[-1], dtype=np.int64)
