@@ -77,7 +77,7 @@ class NASHHasher(BaseNASH):
         Smallest value in ``loss_curve_``.
     n_features_in_ : int
         Vocabulary size seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of X, where X was a DataFrame with string column names.
 
     See Also

@@ -54,7 +54,7 @@ class HammingNeighbors(BaseEstimator):
         Code length.
     n_samples_fit_ : int
         Number of database codes.
-    codes_ : ndarray of shape (n_samples_fit_, ceil(n_bits_ / 64)), dtype uint64
+    codes_ : ndarray of shape (`n_samples_fit_`, ceil(`n_bits_` / 64)), dtype uint64
         The packed database codes.
 
     See Also
