@@ -9,7 +9,6 @@ import numpy as np
 import scipy.sparse as sp
 import sklearn
 import torch
-from sklearn.decomposition import TruncatedSVD
 
 import skhash
 
@@ -46,22 +45,6 @@ def machine_line():
         f"{platform.python_version()} torch {torch.__version__} sklearn {sklearn.__version__} "
         f"numpy {np.__version__} skhash {skhash.__version__}"
     )
-
-
-def itq_codes(X_train, X_query, n_bits, random_state=0, n_iter=50):
-    """ITQ (Gong & Lazebnik 2011): TruncatedSVD to n_bits, centre, rotate to binary."""
-    svd = TruncatedSVD(n_components=n_bits, random_state=random_state).fit(X_train)
-    V = svd.transform(X_train)
-    mean = V.mean(axis=0)
-    V -= mean
-    rng = np.random.default_rng(random_state)
-    R, _ = np.linalg.qr(rng.standard_normal((n_bits, n_bits)))
-    for _ in range(n_iter):
-        B = np.where(V @ R >= 0, 1.0, -1.0)
-        U, _, Wt = np.linalg.svd(V.T @ B)
-        R = U @ Wt
-    encode = lambda X: ((svd.transform(X) - mean) @ R >= 0).astype(np.uint8)  # noqa: E731
-    return encode(X_train), encode(X_query)
 
 
 def cosine_precision_at_k(X_query, y_query, X_db, y_db, k=100, chunk=512):

@@ -23,13 +23,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     cosine_precision_at_k,
     data_folder,
-    itq_codes,
     load_split,
     machine_line,
     matmul_gflops,
 )
 
 from skhash import NASHHasher, SupervisedNASHHasher  # noqa: E402
+from skhash.baselines import ITQHasher  # noqa: E402
 from skhash.metrics import precision_at_k  # noqa: E402
 
 
@@ -62,8 +62,10 @@ def quality(folder, bits, seed, k=100, supervised=False):
         nash = precision_at_k(
             hasher.transform(X_test), y_test, hasher.transform(X_train), y_train, k=k
         )
-        itq_train, itq_test = itq_codes(X_train, X_test, n_bits, random_state=seed)
-        itq = precision_at_k(itq_test, y_test, itq_train, y_train, k=k)
+        itq_hasher = ITQHasher(n_bits, random_state=seed).fit(X_train)
+        itq = precision_at_k(
+            itq_hasher.transform(X_test), y_test, itq_hasher.transform(X_train), y_train, k=k
+        )
         row = dict(bits=n_bits, nash=nash, itq=itq, tfidf_cosine=cosine,
                    nash_minus_itq=nash - itq, epochs=hasher.n_iter_, fit_s=fit_s)
         if supervised:
