@@ -4,14 +4,16 @@ from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import BaseEstimator
 from sklearn.decomposition import TruncatedSVD
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._hasher import HasherMixin
 
-class _ProjectionHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+
+class _ProjectionHasher(HasherMixin, BaseEstimator):
     """Codes are the signs of a fitted affine projection: ``(X @ W_ - offset_) > 0``."""
 
     _parameter_constraints: dict = {
@@ -41,15 +43,6 @@ class _ProjectionHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         projected = projected.toarray() if sp.issparse(projected) else np.asarray(projected)
         return (projected - self.offset_ > 0).astype(np.uint8)
 
-    @property
-    def _n_features_out(self):
-        return self.n_bits
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        tags.transformer_tags.preserves_dtype = []
-        return tags
 
 
 class LSHHasher(_ProjectionHasher):

@@ -6,11 +6,12 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
 
+from .._hasher import HasherMixin
 from ..utils import codes_to_addresses
 from ._batches import BatchPlan
 from ._network import NASHNetwork
@@ -35,7 +36,7 @@ def resolve_device(device):
     return dev
 
 
-class BaseNASH(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class BaseNASH(HasherMixin, BaseEstimator):
     """Common code of :class:`NASHHasher` and :class:`SupervisedNASHHasher`.
 
     Subclasses call :meth:`_fit_network` from ``fit``; label handling is theirs.
@@ -267,14 +268,7 @@ class BaseNASH(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """
         return codes_to_addresses(self._codes(X))
 
-    @property
-    def _n_features_out(self):
-        return self.n_bits
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
         tags.input_tags.positive_only = True
-        tags.transformer_tags.preserves_dtype = []
-        tags.non_deterministic = False
         return tags
