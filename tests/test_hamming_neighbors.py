@@ -139,6 +139,22 @@ def test_graphs_match_the_neighbour_lists():
         assert set(rgraph[i].indices) == set(ridx[i]) and (rgraph[i].data == 1).all()
 
 
+def test_wide_codes_with_one_requested_substring_stay_exact():
+    # 128-bit codes cannot be one 64-bit substring: the count is raised to 2
+    rng = np.random.default_rng(4)
+    codes = rng.integers(0, 2, size=(300, 128)).astype(np.uint8)
+    codes[150:] = codes[:150] ^ (rng.random((150, 128)) < 0.02)
+    nn = HammingNeighbors(algorithm="mih", n_substrings=1).fit(codes)
+    assert nn._substring_count(3) == 2
+    ref = reference_distances(codes[:20], codes)
+    for q, found in enumerate(nn.radius_neighbors(codes[:20], radius=6, return_distance=False)):
+        inside = np.flatnonzero(ref[q] <= 6)
+        np.testing.assert_array_equal(found, inside[np.argsort(ref[q][inside], kind="stable")])
+    np.testing.assert_array_equal(
+        nn.kneighbors(codes[:20], 5)[1], reference_kneighbors(codes[:20], codes, 5)[1]
+    )
+
+
 def test_refit_replaces_the_index_and_pickles():
     a = np.array([[0, 0, 0], [1, 1, 1]])
     b = np.array([[1, 1, 0], [0, 1, 1], [1, 0, 1]])

@@ -41,7 +41,8 @@ class HammingNeighbors(BaseEstimator):
         substring count times 3 (each substring probed within 2 bits), and the scan
         otherwise (the scan is the faster for kNN with k around 100).
     n_substrings : int or None, default=None
-        Substrings for multi-index hashing. None takes, for kNN, ``round(n_bits /
+        Substrings for multi-index hashing, at least ``ceil(n_bits / 64)`` (a substring
+        is indexed as one 64-bit word; a smaller value is raised to that). None takes, for kNN, ``round(n_bits /
         log2(n))`` as the paper recommends, and for a radius search the count with the
         least expected work at that radius (tables are built once per count used).
     packed_bits : int or None, default=None
@@ -158,12 +159,14 @@ class HammingNeighbors(BaseEstimator):
         look-ups ``m * sum_{t <= r // m} C(w, t)`` (each weighed as 10 candidate checks)
         plus candidates ``look-ups * n / 2**w``, with ``w = n_bits / m``.
         """
+        # A substring is read into one 64-bit word: never fewer than ceil(n_bits / 64).
+        fewest = -(-self.n_bits_ // 64)
         if self.n_substrings is not None:
-            return min(self.n_substrings, self.n_bits_)
+            return max(min(self.n_substrings, self.n_bits_), fewest)
         n = self.n_samples_fit_
         if radius is None:
             guess = round(self.n_bits_ / max(1.0, math.log2(n)))
-            return int(min(max(guess, 1), self.n_bits_))
+            return int(min(max(guess, fewest), self.n_bits_))
         best, best_cost = 1, math.inf
         for m in range(1, min(self.n_bits_, 32) + 1):
             width = self.n_bits_ / m
