@@ -105,7 +105,8 @@ def precision_at_k(
     >>> precision_at_k(codes, [0, 0, 1, 1], k=1)
     1.0
     """
-    return _at_k(query_codes, query_labels, database_codes, database_labels, k, chunk_size)[0]
+    return _at_k(query_codes, query_labels, database_codes, database_labels, k, chunk_size,
+                 with_recall=False)[0]
 
 
 def recall_at_k(
@@ -134,10 +135,13 @@ def recall_at_k(
     >>> recall_at_k(codes, [0, 0, 0, 1], k=1)
     0.5
     """
-    return _at_k(query_codes, query_labels, database_codes, database_labels, k, chunk_size)[1]
+    return _at_k(query_codes, query_labels, database_codes, database_labels, k, chunk_size,
+                 with_recall=True)[1]
 
 
-def _at_k(query_codes, query_labels, database_codes, database_labels, k, chunk_size):
+def _at_k(query_codes, query_labels, database_codes, database_labels, k, chunk_size,
+          with_recall):
+    """(precision@k, recall@k); recall, which needs every pair's relevance, only on request."""
     q_codes, q_labels, d_codes, d_labels, loo = _check_problem(
         query_codes, query_labels, database_codes, database_labels
     )
@@ -147,6 +151,8 @@ def _at_k(query_codes, query_labels, database_codes, database_labels, k, chunk_s
         chunk_labels = q_labels[start : start + idx.shape[0]]
         hits = _relevance(chunk_labels, d_labels[idx]).sum(axis=1)
         precision_sum += (hits / k_eff).sum()
+        if not with_recall:
+            continue
         n_relevant = _relevance_matrix(chunk_labels, d_labels).sum(axis=1)
         if loo:
             n_relevant -= 1  # the query is relevant to itself but never retrieved

@@ -32,6 +32,24 @@ def _distance(a, i, b, j, n_words):
     return d
 
 
+#: Bits of a packed (distance, index) key given to the index; indices below 2**40.
+INDEX_BITS = 40
+
+
+@njit(cache=True, nogil=True)
+def sort_by_distance_then_index(dist, ind, lo, hi):
+    """Order dist[lo:hi] and ind[lo:hi] together by (distance, index), in place.
+
+    Packs each pair into one int64 key ``distance << 40 | index``, so one sort of the
+    keys is the ordering that every search result in skhash follows.
+    """
+    keys = (dist[lo:hi].astype(np.int64) << INDEX_BITS) | ind[lo:hi]
+    keys.sort()
+    for p in range(hi - lo):
+        dist[lo + p] = keys[p] >> INDEX_BITS
+        ind[lo + p] = keys[p] & ((1 << INDEX_BITS) - 1)
+
+
 @njit(cache=True, nogil=True)
 def _sift_down(keys, base, k):
     """Restore the max-heap property of keys[base:base+k] after its root changed."""
@@ -85,7 +103,7 @@ def knn_scan(queries, database, k, skip_self):
     """Exact k nearest database rows of each query row.
 
     Returns (distances int32 (nq, k), indices int64 (nq, k)). Each query keeps a
-    max-heap of keys ``distance << 40 | index``, started full of sentinels farther than
+    max-heap of keys ``distance << INDEX_BITS | index``, started full of sentinels farther than
     any code. Distances are computed a chunk of rows at a time; since rows arrive in
     index order, a row can enter only when strictly closer than the current k-th, so a
     chunk whose minimum is not below that is skipped with one comparison. With
@@ -94,7 +112,7 @@ def knn_scan(queries, database, k, skip_self):
     nq = queries.shape[0]
     n = database.shape[0]
     n_bits_bound = 64 * database.shape[1] + 1
-    shift = 40
+    shift = INDEX_BITS
     mask = (1 << shift) - 1
     out_d = np.empty((nq, k), dtype=np.int32)
     out_i = np.empty((nq, k), dtype=np.int64)
@@ -181,10 +199,4 @@ def radius_fill(queries, database, radius, skip_self, indptr, out_d, out_i):
                         out_i[pos[b]] = c0 + t
                         pos[b] += 1
         for b in range(nb):
-            lo = indptr[q0 + b]
-            hi = indptr[q0 + b + 1]
-            keys = (out_d[lo:hi].astype(np.int64) << 40) | out_i[lo:hi]
-            keys.sort()
-            for p in range(hi - lo):
-                out_d[lo + p] = keys[p] >> 40
-                out_i[lo + p] = keys[p] & ((1 << 40) - 1)
+            sort_by_distance_then_index(out_d, out_i, indptr[q0 + b], indptr[q0 + b + 1])

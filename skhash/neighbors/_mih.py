@@ -11,7 +11,7 @@ no earlier substring also qualifies, so none is reported twice.
 import numpy as np
 from numba import njit, prange
 
-from ._kernels import _distance, popcount64
+from ._kernels import _distance, popcount64, sort_by_distance_then_index
 
 
 def substring_bounds(n_bits, n_substrings):
@@ -173,11 +173,7 @@ def mih_radius_fill(queries, database, radius, starts, widths, keys, order, pref
         hi = indptr[q + 1]
         _probe_query(queries, q, database, radius[q], starts, widths, keys, order,
                      prefix_shift, offsets, skip_self, out_d, out_i, lo, True)
-        sort_keys = (out_d[lo:hi].astype(np.int64) << 40) | out_i[lo:hi]
-        sort_keys.sort()
-        for p in range(hi - lo):
-            out_d[lo + p] = sort_keys[p] >> 40
-            out_i[lo + p] = sort_keys[p] & ((1 << 40) - 1)
+        sort_by_distance_then_index(out_d, out_i, lo, hi)
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -206,9 +202,8 @@ def mih_knn(queries, database, k, starts, widths, keys, order, prefix_shift, off
         buf_i = np.empty(count, dtype=np.int64)
         _probe_query(queries, q, database, radius, starts, widths, keys, order,
                      prefix_shift, offsets, skip_self, buf_d, buf_i, 0, True)
-        sort_keys = (buf_d.astype(np.int64) << 40) | buf_i
-        sort_keys.sort()
+        sort_by_distance_then_index(buf_d, buf_i, 0, count)
         for t in range(k):
-            out_d[q, t] = sort_keys[t] >> 40
-            out_i[q, t] = sort_keys[t] & ((1 << 40) - 1)
+            out_d[q, t] = buf_d[t]
+            out_i[q, t] = buf_i[t]
     return out_d, out_i
