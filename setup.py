@@ -32,7 +32,7 @@ setup(
     extras_require={
         "tests": ["pytest>=7", "hypothesis>=6"],
         "docs": ["sphinx>=7", "numpydoc>=1.6"],
-        "benchmarks": ["faiss-cpu>=1.8"],
+        "benchmarks": ["faiss-cpu>=1.8", "matplotlib>=3.7"],
     },
     classifiers=[
         "Programming Language :: Python :: 3",

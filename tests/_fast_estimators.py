@@ -5,7 +5,7 @@ is added to the conformance suite by adding one line.
 """
 
 from skhash import NASHHasher, SupervisedNASHHasher
-from skhash.baselines import ITQHasher, LSHHasher
+from skhash.baselines import ITQHasher, LSHHasher, SpectralHasher, VDSHHasher
 
 FAST_NASH = dict(n_bits=8, hidden_layer_sizes=(16,), max_iter=3, batch_size=32)
 FAST_SUPERVISED = FAST_NASH
@@ -19,6 +19,8 @@ def fast_estimators():
         LSHHasher(n_bits=8),
         # the checks' smallest inputs have 1 feature; ITQ says so with a clear error above
         ITQHasher(n_bits=1),
+        SpectralHasher(n_bits=8),
+        VDSHHasher(n_bits=8, hidden_layer_sizes=(16,), max_iter=3, batch_size=32),
     ]
 
 

@@ -167,10 +167,10 @@ def test_warm_start_continues_training():
     X, _ = topic_counts()
     hasher = NASHHasher(**{**FAST_NASH, "max_iter": 2}, warm_start=True, random_state=0)
     hasher.fit(X)
-    first = hasher.network_.word_embedding.detach().clone()
+    first = hasher.network_.decoder.word_embedding.detach().clone()
     hasher.fit(X)
     assert hasher.n_iter_ == 4 and len(hasher.loss_curve_) == 4
-    assert not torch.equal(first, hasher.network_.word_embedding)
+    assert not torch.equal(first, hasher.network_.decoder.word_embedding)
     with pytest.raises(ValueError, match="warm_start"):
         hasher.set_params(n_bits=9).fit(X)
 

@@ -44,10 +44,11 @@ def test_reconstruction_matches_dense_log_softmax():
     net = NASHNetwork(5, 4, (6,), "none", 0.5)
     batch = _batch(X)
     z = torch.tensor([[1.0, 0, 1, 0], [0, 1, 1, 1], [1, 1, 0, 0]])
-    got = net.reconstruction_nll(z, batch).detach().numpy()
+    got = net.decoder(z, batch).detach().numpy()
     _, targets = document_weights(sp.csr_matrix(X))
     T = sp.csr_matrix((targets, sp.csr_matrix(X).indices, sp.csr_matrix(X).indptr), shape=X.shape)
-    log_p = torch.log_softmax(z @ net.word_embedding + net.word_bias, dim=1).detach().numpy()
+    dec = net.decoder
+    log_p = torch.log_softmax(z @ dec.word_embedding + dec.word_bias, dim=1).detach().numpy()
     expected = -(T.toarray() * log_p).sum(1)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
     assert got[2] == 0.0  # an empty document has nothing to reconstruct
@@ -109,5 +110,5 @@ def test_deterministic_forward_uses_thresholded_codes():
     nll2, kl2, _, _ = net(batch, sample=False)
     assert torch.equal(nll1, nll2) and torch.equal(kl1, kl2)
     assert logits.shape == (6, 3)
-    expected = net.reconstruction_nll((probs > 0.5).float(), batch)
+    expected = net.decoder((probs > 0.5).float(), batch)
     torch.testing.assert_close(nll1, expected)

@@ -25,6 +25,14 @@ class _ProjectionHasher(HasherMixin, BaseEstimator):
         return validate_data(self, X, accept_sparse=("csr", "csc", "coo"),
                              dtype=(np.float64, np.float32), reset=reset)
 
+    def _project(self, X):
+        """``X @ projection_ - offset_`` as a dense array, X validated against the fit."""
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        projected = X @ self.projection_
+        projected = projected.toarray() if sp.issparse(projected) else np.asarray(projected)
+        return projected - self.offset_
+
     def transform(self, X):
         """Binary codes of X.
 
@@ -37,11 +45,7 @@ class _ProjectionHasher(HasherMixin, BaseEstimator):
         -------
         codes : ndarray of shape (n_samples, n_bits), dtype uint8
         """
-        check_is_fitted(self)
-        X = self._validate(X, reset=False)
-        projected = X @ self.projection_
-        projected = projected.toarray() if sp.issparse(projected) else np.asarray(projected)
-        return (projected - self.offset_ > 0).astype(np.uint8)
+        return (self._project(X) > 0).astype(np.uint8)
 
 
 

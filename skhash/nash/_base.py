@@ -36,17 +36,19 @@ def resolve_device(device):
     return dev
 
 
-class BaseNASH(HasherMixin, BaseEstimator):
-    """Common code of :class:`NASHHasher` and :class:`SupervisedNASHHasher`.
+class BaseDocumentVAE(HasherMixin, BaseEstimator):
+    """Estimator side of the document autoencoders: validation, seeding, training, inference.
 
-    Subclasses call :meth:`_fit_network` from ``fit``; label handling is theirs.
+    A subclass says which network to build (:meth:`_build_network`, a module whose
+    ``forward(batch, generator, sample)`` returns per-document NLL, KL, code scores and
+    label logits, and whose ``codes(batch)`` gives the deterministic code's scores) and
+    where those scores are cut into bits (:meth:`_thresholds`). NASH and VDSH share the
+    rest.
     """
 
     _parameter_constraints: dict = {
         "n_bits": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "noise": [StrOptions({"data", "fixed"}), None],
-        "noise_std": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
@@ -59,38 +61,15 @@ class BaseNASH(HasherMixin, BaseEstimator):
         "warm_start": ["boolean"],
     }
 
-    def __init__(
-        self,
-        n_bits=32,
-        *,
-        hidden_layer_sizes=(500, 500),
-        noise="data",
-        noise_std=0.5,
-        max_iter=50,
-        batch_size="auto",
-        learning_rate_init=3e-3,
-        shuffle=True,
-        tol=1e-4,
-        n_iter_no_change=10,
-        random_state=None,
-        device="cpu",
-        verbose=0,
-        warm_start=False,
-    ):
-        self.n_bits = n_bits
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.noise = noise
-        self.noise_std = noise_std
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.shuffle = shuffle
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
-        self.warm_start = warm_start
+    def _build_network(self, n_features, hidden_layer_sizes, n_outputs):  # pragma: no cover
+        raise NotImplementedError
+
+    def _thresholds(self):
+        """Where each bit's score is cut: bit = score > threshold."""
+        return 0.5
+
+    def _fit_thresholds(self, X):
+        """Hook run after training, with the training CSR matrix (data-dependent cuts)."""
 
     # -- input -------------------------------------------------------------------------
     def _validate_X(self, X, *, reset):
@@ -145,10 +124,7 @@ class BaseNASH(HasherMixin, BaseEstimator):
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(seed)
             if not warm:
-                network = NASHNetwork(
-                    X.shape[1], self.n_bits, hidden, self.noise or "none", self.noise_std,
-                    n_outputs=n_outputs,
-                )
+                network = self._build_network(X.shape[1], hidden, n_outputs)
                 self._init_word_bias(network, X)
                 self.loss_curve_ = []
                 self.best_loss_ = np.inf
@@ -186,6 +162,7 @@ class BaseNASH(HasherMixin, BaseEstimator):
                     break
         self.network_ = network.cpu().eval()
         self._n_outputs = n_outputs
+        self._fit_thresholds(X)
         return self
 
     def _batch_size(self, n_samples):
@@ -217,13 +194,13 @@ class BaseNASH(HasherMixin, BaseEstimator):
         """Start the decoder at the corpus' smoothed word frequencies (a unigram model)."""
         counts = np.asarray(X.sum(axis=0), dtype=np.float64).ravel() + 1.0
         with torch.no_grad():
-            network.word_bias.copy_(torch.from_numpy(np.log(counts / counts.sum())))
+            network.decoder.word_bias.copy_(torch.from_numpy(np.log(counts / counts.sum())))
 
     # -- inference ---------------------------------------------------------------------
-    def _code_probabilities(self, X):
-        """Each bit's probability for the documents of CSR X (encoder only)."""
+    def _code_scores(self, X):
+        """Each bit's score for the documents of CSR X (encoder only), before the cut."""
         with torch.no_grad():
-            parts = [self.network_.encode(batch)[1]
+            parts = [self.network_.codes(batch)
                      for batch in BatchPlan(X).batches(_INFERENCE_BATCH)]
         return torch.cat(parts) if parts else torch.zeros((0, self.n_bits))
 
@@ -237,10 +214,17 @@ class BaseNASH(HasherMixin, BaseEstimator):
                 kl.append(b_kl)
         return torch.cat(nll), torch.cat(kl)
 
+    def _mean_elbo(self, X):
+        """Mean plug-in ELBO per document of X (what the unsupervised ``score`` returns)."""
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        nll, kl = self._plug_in_objective(X)
+        return float(-(nll + kl).double().mean())
+
     def _codes(self, X):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        return (self._code_probabilities(X) > 0.5).numpy().astype(np.uint8)
+        return (self._code_scores(X).numpy() > self._thresholds()).astype(np.uint8)
 
     def transform(self, X):
         """Binary codes of the documents in X.
@@ -253,8 +237,9 @@ class BaseNASH(HasherMixin, BaseEstimator):
         Returns
         -------
         codes : ndarray of shape (n_samples, n_bits), dtype uint8
-            Bit ``j`` is 1 where the encoder's probability for it exceeds 0.5. No
-            sampling: a row's code never depends on the other rows.
+            Bit ``j`` is 1 where the encoder's score for it exceeds the bit's threshold
+            (NASH: probability > 0.5). No sampling: a row's code never depends on the
+            other rows.
         """
         return self._codes(X)
 
@@ -272,3 +257,55 @@ class BaseNASH(HasherMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.positive_only = True
         return tags
+
+
+class BaseNASH(BaseDocumentVAE):
+    """Common code of :class:`NASHHasher` and :class:`SupervisedNASHHasher`.
+
+    Subclasses call :meth:`_fit_network` from ``fit``; label handling is theirs.
+    """
+
+    _parameter_constraints: dict = {
+        **BaseDocumentVAE._parameter_constraints,
+        "noise": [StrOptions({"data", "fixed"}), None],
+        "noise_std": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        n_bits=32,
+        *,
+        hidden_layer_sizes=(500, 500),
+        noise="data",
+        noise_std=0.5,
+        max_iter=50,
+        batch_size="auto",
+        learning_rate_init=3e-3,
+        shuffle=True,
+        tol=1e-4,
+        n_iter_no_change=10,
+        random_state=None,
+        device="cpu",
+        verbose=0,
+        warm_start=False,
+    ):
+        self.n_bits = n_bits
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.noise = noise
+        self.noise_std = noise_std
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.shuffle = shuffle
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    def _build_network(self, n_features, hidden_layer_sizes, n_outputs):
+        return NASHNetwork(
+            n_features, self.n_bits, hidden_layer_sizes, self.noise or "none", self.noise_std,
+            n_outputs=n_outputs,
+        )

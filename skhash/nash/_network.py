@@ -59,6 +59,65 @@ def straight_through_bernoulli(probs, generator=None):
     return probs + (hard - probs).detach()
 
 
+class DocumentEncoder(nn.Module):
+    """MLP over a sparse bag of words: the hidden features every model here starts from.
+
+    Parameters
+    ----------
+    n_features : int
+        Vocabulary size.
+    hidden_layer_sizes : tuple of int
+        Widths of the ReLU layers (at least one); the first is an EmbeddingBag.
+    """
+
+    def __init__(self, n_features, hidden_layer_sizes):
+        super().__init__()
+        widths = list(hidden_layer_sizes)
+        self.n_outputs = widths[-1]
+        self.embed = nn.EmbeddingBag(n_features, widths[0], mode="sum", sparse=False)
+        bound = 1.0 / math.sqrt(n_features)
+        nn.init.uniform_(self.embed.weight, -bound, bound)
+        self.embed_bias = nn.Parameter(torch.zeros(widths[0]))
+        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+
+    def forward(self, batch):
+        """Hidden features of a :class:`SparseBatch`, shape (n_rows, widths[-1])."""
+        h = self.embed(batch.indices, batch.offsets, per_sample_weights=batch.inputs)
+        h = F.relu(h + self.embed_bias)
+        for layer in self.hidden:
+            h = F.relu(layer(h))
+        return h
+
+
+class SoftmaxDecoder(nn.Module):
+    """The generative side: a softmax over the vocabulary from ``z E + b``.
+
+    Parameters
+    ----------
+    n_latent : int
+        Dimension of the code fed to the decoder.
+    n_features : int
+        Vocabulary size.
+    """
+
+    def __init__(self, n_latent, n_features):
+        super().__init__()
+        self.word_embedding = nn.Parameter(torch.empty(n_latent, n_features))
+        nn.init.normal_(self.word_embedding, std=1.0 / math.sqrt(n_latent))
+        self.word_bias = nn.Parameter(torch.zeros(n_features))
+
+    def forward(self, z, batch):
+        """-sum_w t_w log softmax(z E + b)_w per document, t the batch's target weights."""
+        logits = torch.addmm(self.word_bias, z, self.word_embedding)
+        lse = torch.logsumexp(logits, dim=1)
+        n_features = logits.shape[1]
+        picked = logits.reshape(-1)[batch.rows * n_features + batch.indices]
+        weighted = torch.zeros(batch.n_rows, dtype=z.dtype, device=z.device)
+        weighted = weighted.index_add(0, batch.rows, picked * batch.targets)
+        totals = torch.zeros_like(weighted).index_add(0, batch.rows, batch.targets)
+        return totals * lse - weighted
+
+
 class NASHNetwork(nn.Module):
     """Encoder-decoder of NASH (Shen et al., ACL 2018) for sparse bag-of-words input.
 
@@ -85,30 +144,25 @@ class NASHNetwork(nn.Module):
         self.n_bits = n_bits
         self.noise = noise
         self.noise_std = noise_std
-        widths = list(hidden_layer_sizes)
-        self.embed = nn.EmbeddingBag(n_features, widths[0], mode="sum", sparse=False)
-        bound = 1.0 / math.sqrt(n_features)
-        nn.init.uniform_(self.embed.weight, -bound, bound)
-        self.embed_bias = nn.Parameter(torch.zeros(widths[0]))
-        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
-        self.code_logits = nn.Linear(widths[-1], n_bits)
+        self.encoder = DocumentEncoder(n_features, hidden_layer_sizes)
+        width = self.encoder.n_outputs
+        self.code_logits = nn.Linear(width, n_bits)
         if noise == "data":
-            self.noise_head = nn.Linear(widths[-1], n_bits)
+            self.noise_head = nn.Linear(width, n_bits)
             # Start the learned standard deviation at noise_std (softplus^-1).
             nn.init.zeros_(self.noise_head.weight)
             nn.init.constant_(self.noise_head.bias, math.log(math.expm1(noise_std)))
-        self.word_embedding = nn.Parameter(torch.empty(n_bits, n_features))
-        nn.init.normal_(self.word_embedding, std=1.0 / math.sqrt(n_bits))
-        self.word_bias = nn.Parameter(torch.zeros(n_features))
+        self.decoder = SoftmaxDecoder(n_bits, n_features)
         self.classifier = nn.Linear(n_bits, n_outputs) if n_outputs else None
 
     def encode(self, batch):
         """Hidden features and code probabilities of a batch, shape (n_rows, n_bits)."""
-        h = self.embed(batch.indices, batch.offsets, per_sample_weights=batch.inputs)
-        h = F.relu(h + self.embed_bias)
-        for layer in self.hidden:
-            h = F.relu(layer(h))
+        h = self.encoder(batch)
         return h, torch.sigmoid(self.code_logits(h))
+
+    def codes(self, batch):
+        """The deterministic code's per-bit score: the probability, compared with 0.5."""
+        return self.encode(batch)[1]
 
     def decoder_input(self, h, z, generator=None):
         """The code as the decoder sees it in training, and the noise channel's rate.
@@ -129,17 +183,6 @@ class NASHNetwork(nn.Module):
         rate = 0.5 * torch.log1p(0.25 / std.square()).sum(dim=1)
         return z + std * eps, rate
 
-    def reconstruction_nll(self, z, batch):
-        """-sum_w t_w log softmax(z E + b)_w per document, t the target weights."""
-        logits = torch.addmm(self.word_bias, z, self.word_embedding)
-        lse = torch.logsumexp(logits, dim=1)
-        n_features = logits.shape[1]
-        picked = logits.reshape(-1)[batch.rows * n_features + batch.indices]
-        weighted = torch.zeros(batch.n_rows, dtype=z.dtype, device=z.device)
-        weighted = weighted.index_add(0, batch.rows, picked * batch.targets)
-        totals = torch.zeros_like(weighted).index_add(0, batch.rows, batch.targets)
-        return totals * lse - weighted
-
     def forward(self, batch, generator=None, sample=True):
         """Per-document reconstruction NLL, KL, codes' probabilities and label logits.
 
@@ -153,7 +196,7 @@ class NASHNetwork(nn.Module):
         else:
             z = z_dec = (probs > 0.5).to(probs.dtype)
             rate = 0.0
-        nll = self.reconstruction_nll(z_dec, batch)
+        nll = self.decoder(z_dec, batch)
         kl = bernoulli_kl(probs) + rate
         label_logits = self.classifier(z) if self.classifier is not None else None
         return nll, kl, probs, label_logits

@@ -179,9 +179,9 @@ shuffle, tol, n_iter_no_change, random_state, device, verbose, warm_start
     def _label_logits(self, X):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        probs = self._code_probabilities(X)
+        codes = self._code_scores(X) > self._thresholds()
         with torch.no_grad():
-            return self.network_.classifier((probs > 0.5).float())
+            return self.network_.classifier(codes.float())
 
     def predict_proba(self, X):
         """Label probabilities from each document's code.

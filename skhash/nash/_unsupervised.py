@@ -1,7 +1,6 @@
 """NASHHasher: unsupervised NASH, NASH-N and NASH-DN."""
 
 from sklearn.base import _fit_context
-from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseNASH
 
@@ -166,7 +165,4 @@ class NASHHasher(BaseNASH):
         score : float
             ``-(reconstruction NLL + KL)`` averaged over the documents.
         """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        nll, kl = self._plug_in_objective(X)
-        return float(-(nll + kl).double().mean())
+        return self._mean_elbo(X)
