@@ -31,7 +31,7 @@ setup(
     ],
     extras_require={
         "tests": ["pytest>=7", "hypothesis>=6"],
-        "docs": ["sphinx>=7", "numpydoc>=1.6"],
+        "docs": ["sphinx>=7", "numpydoc>=1.6", "sphinx-gallery>=0.15", "matplotlib>=3.7"],
         "benchmarks": ["faiss-cpu>=1.8", "matplotlib>=3.7"],
     },
     classifiers=[

@@ -1,4 +1,6 @@
-"""Quick start: NASH codes for 20 Newsgroups posts, evaluated and searched.
+"""
+Quick start: NASH codes for 20 Newsgroups posts
+===============================================
 
 Reads the raw posts from ``$SKHASH_DATA/ng20/raw.jsonl.gz``, fits
 ``TfidfVectorizer -> NASHHasher`` on the training posts, prints precision@100 of the test

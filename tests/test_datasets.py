@@ -15,6 +15,7 @@ from sklearn.datasets._twenty_newsgroups import (
 from skhash.datasets import (
     build_hashing_corpus,
     get_data_home,
+    load_example_corpus,
     load_hashing_dataset,
     make_topic_corpus,
 )
@@ -33,7 +34,7 @@ def test_topic_corpus_shapes_lengths_and_reproducibility():
 
 
 def test_topic_corpus_documents_of_a_topic_share_vocabulary():
-    texts, y = make_topic_corpus(300, n_topics=3, random_state=0)
+    texts, y = make_topic_corpus(300, n_topics=3, topic_share=0.4, random_state=0)
     vocab = [set(t.split()) for t in texts]
     def jaccard(i, j):
         return len(vocab[i] & vocab[j]) / len(vocab[i] | vocab[j])
@@ -184,3 +185,19 @@ def test_recipe_rebuilds_the_shared_ng20_exactly(shared_data):
         assert built[f"X_{split}_counts"].shape == ref[f"X_{split}"].shape
         assert abs(built[f"X_{split}_counts"] - ref[f"X_{split}"]).max() == 0
         np.testing.assert_array_equal(built[f"y_{split}"], ref[f"y_{split}"])
+
+
+def test_example_corpus_is_an_ng20_slice_when_the_data_home_has_one(shared_data):
+    data = load_example_corpus(n_train=300, n_test=40, data_home=shared_data, random_state=1)
+    assert data.source.startswith("20 Newsgroups, a random slice of")
+    assert data.X_train.shape == (300, 10000) and data.X_test.shape == (40, 10000)
+    assert len(data.raw_train) == 300 and data.raw_test[0].startswith("From: ")
+    again = load_example_corpus(n_train=300, n_test=40, data_home=shared_data, random_state=1)
+    assert again.raw_test == data.raw_test
+
+
+def test_example_corpus_falls_back_to_generated_topics(tmp_path):
+    data = load_example_corpus(n_train=120, n_test=30, data_home=tmp_path)
+    assert data.source.startswith("make_topic_corpus: 8 generated topics")
+    assert data.X_train.shape[0] == 120 and data.X_test.shape[0] == 30
+    assert set(data.y_train) <= set(range(8)) and data.target_names[0] == "topic 0"

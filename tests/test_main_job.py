@@ -9,7 +9,7 @@ from .test_datasets import write_folder
 
 
 def test_main_job_on_a_corpus_folder(tmp_path, capsys):
-    texts, y = make_topic_corpus(400, n_topics=4, random_state=0)
+    texts, y = make_topic_corpus(400, n_topics=4, topic_share=0.3, random_state=0)
     names = np.array(["ant", "bee", "cat", "dog"])[y]
     data = build_hashing_corpus(texts[:300], names[:300], texts[300:], names[300:],
                                 max_features=400)

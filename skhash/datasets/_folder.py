@@ -167,3 +167,64 @@ def load_hashing_dataset(name_or_path, *, data_home=None, splits=SPLITS, counts=
             data[f"raw_{split}"] = [raw[i] for i in ids]
     data.multilabel = multilabel
     return data
+
+
+def load_example_corpus(*, n_train=3000, n_test=500, data_home=None, random_state=0):
+    """A small train/test corpus with raw texts, for examples: real when available.
+
+    A random slice of the ``ng20`` corpus folder under the data home (``SKHASH_DATA``)
+    when there is one; otherwise a corpus generated offline by
+    :func:`make_topic_corpus` (8 topics) and :func:`build_hashing_corpus`, in the same
+    format. Either way the examples run anywhere and say which they used.
+
+    Parameters
+    ----------
+    n_train, n_test : int, default=3000, 500
+        Documents in the database (training) and query (test) parts; fewer if the
+        corpus has fewer.
+    data_home : str or path-like, default=None
+        Where to look for ``ng20`` (see :func:`get_data_home`).
+    random_state : int, default=0
+        Seeds the slice (or the generator).
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        ``X_train``, ``y_train``, ``raw_train``, ``X_test``, ``y_test``, ``raw_test``,
+        ``target_names``, and ``source``, a one-line description of where it came from.
+
+    Examples
+    --------
+    >>> from skhash.datasets import load_example_corpus
+    >>> data = load_example_corpus(n_train=200, n_test=50, data_home="/nonexistent")
+    >>> data.X_train.shape[0], data.X_test.shape[0], len(data.raw_test)
+    (200, 50, 50)
+    >>> data.source
+    'make_topic_corpus: 8 generated topics (no ng20 folder under /nonexistent)'
+    """
+    from ._preprocess import build_hashing_corpus
+    from ._synthetic import make_topic_corpus
+
+    home = get_data_home(data_home)
+    rng = np.random.default_rng(random_state)
+    if (home / "ng20" / "X_train.npz").is_file():
+        full = load_hashing_dataset(home / "ng20", splits=("train", "test"), return_raw=True)
+        data = Bunch(target_names=full.target_names,
+                     source=f"20 Newsgroups, a random slice of {home / 'ng20'}")
+        for split, n in (("train", n_train), ("test", n_test)):
+            X = full[f"X_{split}"]
+            rows = np.sort(rng.choice(X.shape[0], size=min(n, X.shape[0]), replace=False))
+            data[f"X_{split}"], data[f"y_{split}"] = X[rows], full[f"y_{split}"][rows]
+            data[f"raw_{split}"] = [full[f"raw_{split}"][i] for i in rows]
+        return data
+    n_topics = 8
+    texts, y = make_topic_corpus(n_train + 2 * n_test, n_topics, random_state=random_state)
+    names = np.array([f"topic {t}" for t in range(n_topics)], dtype=object)
+    built = build_hashing_corpus(texts[:n_train], names[y[:n_train]], texts[n_train:],
+                                 names[y[n_train:]], max_features=2000, min_length=1,
+                                 random_state=random_state, return_raw=True)
+    return Bunch(X_train=built.X_train, y_train=built.y_train, raw_train=built.raw_train,
+                 X_test=built.X_test, y_test=built.y_test, raw_test=built.raw_test,
+                 target_names=built.target_names,
+                 source=f"make_topic_corpus: {n_topics} generated topics "
+                        f"(no ng20 folder under {home})")

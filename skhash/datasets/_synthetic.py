@@ -35,7 +35,7 @@ def _pseudo_words(n, rng):
     prefer_skip_nested_validation=True,
 )
 def make_topic_corpus(n_samples=1000, n_topics=5, *, words_per_topic=60, n_common_words=200,
-                      doc_length=(20, 100), topic_share=0.25, multilabel=False, max_labels=2,
+                      doc_length=(20, 100), topic_share=0.1, multilabel=False, max_labels=2,
                       random_state=None):
     """Generate raw texts from topic word distributions, with their labels.
 
@@ -59,7 +59,7 @@ def make_topic_corpus(n_samples=1000, n_topics=5, *, words_per_topic=60, n_commo
         Size of the block shared by all topics.
     doc_length : tuple of (int, int), default=(20, 100)
         Inclusive range of document lengths in words.
-    topic_share : float, default=0.25
+    topic_share : float, default=0.1
         Expected fraction of a document's words drawn from its topics.
     multilabel : bool, default=False
         If True, each document has 1 to ``max_labels`` topics, its topic words spread

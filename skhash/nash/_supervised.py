@@ -202,6 +202,25 @@ shuffle, tol, n_iter_no_change, random_state, device, verbose, warm_start
             return torch.sigmoid(logits).numpy().astype(np.float64)
         return torch.softmax(logits, dim=1).numpy().astype(np.float64)
 
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of ``predict(X)`` against y (subset accuracy for multi-label y).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Non-negative term weights.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Share of documents whose predicted labels are exactly right.
+        """
+        return super().score(X, y, sample_weight=sample_weight)
+
     def predict(self, X):
         """Labels predicted from each document's code.
 
