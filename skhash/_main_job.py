@@ -43,7 +43,10 @@ def _load(data):
     if data is None and os.environ.get("SKHASH_DATA"):
         data = Path(os.environ["SKHASH_DATA"]) / "ng20"
     if data is not None:
-        corpus = load_hashing_dataset(data, splits=("train", "test"), return_raw=True)
+        try:
+            corpus = load_hashing_dataset(data, splits=("train", "test"), return_raw=True)
+        except FileNotFoundError:  # no raw texts (or no corpus: then this raises again)
+            corpus = load_hashing_dataset(data, splits=("train", "test"))
         return corpus, f"{corpus.folder}"
     corpus = fetch_20newsgroups_hashing(return_raw=True)
     return corpus, "sklearn.datasets.fetch_20newsgroups (recipe of skhash.datasets)"

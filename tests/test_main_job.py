@@ -34,3 +34,15 @@ def test_snippet_drops_mail_headers_quotes_and_attributions():
     assert snippet("plain text, no headers") == "plain text, no headers"
     assert snippet("") == "(empty)"
     assert snippet("word " * 100, width=30).endswith(" ...")
+
+
+def test_main_job_without_raw_texts_shows_document_numbers(tmp_path, capsys):
+    texts, y = make_topic_corpus(200, n_topics=3, topic_share=0.3, random_state=1)
+    data = build_hashing_corpus(texts[:150], y[:150], texts[150:], y[150:], max_features=300)
+    write_folder(tmp_path / "corpus", data, {"train": texts[:150], "test": texts[150:]})
+    (tmp_path / "corpus" / "raw.jsonl.gz").unlink()
+    out = main(["--data", str(tmp_path / "corpus"), "--bits", "8", "--epochs", "2",
+                "--queries", "1", "--neighbors", "2"])
+    printed = capsys.readouterr().out
+    assert f"QUERY [{data.target_names[data.y_test[out['queries'][0]]]}] test document" in printed
+    assert "training document" in printed
