@@ -8,6 +8,21 @@ class PrecisionAtKScorer:
 
     Made by :func:`precision_at_k_scorer`; a plain class, so it pickles and works with
     ``n_jobs > 1``.
+
+    Parameters
+    ----------
+    k : int, default=100
+        Neighbours per document.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhash.baselines import LSHHasher
+    >>> from skhash.metrics import PrecisionAtKScorer
+    >>> X = np.vstack([np.eye(4)[[0, 0, 1, 1]] + 0.01, np.eye(4)[[2, 2, 3, 3]] + 0.01])
+    >>> hasher = LSHHasher(n_bits=16, random_state=0).fit(X)
+    >>> float(PrecisionAtKScorer(k=1)(hasher, X, [0, 0, 1, 1, 2, 2, 3, 3]))
+    1.0
     """
 
     def __init__(self, k=100):
