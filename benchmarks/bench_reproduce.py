@@ -182,6 +182,22 @@ def plot(means, results, dataset, bits, path):
     return path
 
 
+def run_all(folders, methods, bits, seeds, epochs, jobs, threads):
+    """Every (folder, method, bits, seed) fit, in ``jobs`` processes: a DataFrame of rows."""
+    # Neural and long fits first, so the workers finish together.
+    tasks = [(f, m, b, s) for f in folders for m in methods for b in bits for s in seeds]
+    tasks.sort(key=lambda t: (not METHODS[t[1]][1], -t[2]))
+    # Workers import this file as a module (a function from __main__ would carry its
+    # lru_cache by reference, which the workers cannot resolve).
+    import bench_reproduce
+
+    rows = Parallel(n_jobs=jobs, verbose=0)(
+        delayed(bench_reproduce.run_one)(str(f), m, b, s, epochs, threads)
+        for f, m, b, s in tasks
+    )
+    return pd.DataFrame(rows)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", nargs="+", default=["ng20", "reuters"],
@@ -196,6 +212,9 @@ def main(argv=None):
                         help="1 seed, 16/32/64 bits, 10 epochs: a smoke run of a few minutes")
     parser.add_argument("--out", default="benchmarks/results",
                         help="folder for the CSV and PNG files")
+    parser.add_argument("--from-csv", nargs="+", default=None, metavar="CSV",
+                        help="train nothing: report on saved results (later files replace "
+                             "earlier rows of the same dataset, method, bits and seed)")
     args = parser.parse_args(argv)
     if args.quick:
         args.seeds, args.bits, args.epochs = args.seeds[:1], [16, 32, 64], args.epochs or 10
@@ -209,22 +228,21 @@ def main(argv=None):
     print(f"# bits {args.bits}, seeds {args.seeds}, epochs "
           f"{args.epochs or 'estimator defaults (max_iter=50)'}, {args.jobs} workers x "
           f"{threads} torch threads")
-    # Neural and long fits first, so the two workers finish together.
-    tasks = [(f, m, b, s) for f in folders for m in args.methods
-             for b in args.bits for s in args.seeds]
-    tasks.sort(key=lambda t: (not METHODS[t[1]][1], -t[2]))
-    # Workers import this file as a module (a function from __main__ would carry its
-    # lru_cache by reference, which the workers cannot resolve).
-    import bench_reproduce
-
-    rows = Parallel(n_jobs=args.jobs, verbose=0)(
-        delayed(bench_reproduce.run_one)(str(f), m, b, s, args.epochs, threads)
-        for f, m, b, s in tasks
-    )
-    results = pd.DataFrame(rows)
     stamp = time.strftime("%Y%m%d-%H%M")
-    csv = out / f"reproduce-{stamp}.csv"
+    if args.from_csv:
+        results = pd.concat([pd.read_csv(f) for f in args.from_csv], ignore_index=True)
+        results = results.drop_duplicates(["dataset", "method", "bits", "seed"], keep="last")
+        names = {f.name for f in folders}
+        results = results[results.dataset.isin(names) & results.bits.isin(args.bits)
+                          & results.method.isin(args.methods)]
+        print(f"# from {', '.join(args.from_csv)}: {len(results)} fits")
+        csv = out / f"reproduce-merged-{stamp}.csv"
+    else:
+        results = run_all(folders, args.methods, args.bits, args.seeds, args.epochs,
+                          args.jobs, threads)
+        csv = out / f"reproduce-{stamp}.csv"
     results.to_csv(csv, index=False)
+    seeds = sorted(results.seed.unique())
 
     for folder in folders:
         name = folder.name
@@ -233,7 +251,7 @@ def main(argv=None):
         table, means = summary_table(results, name, cosine, args.bits)
         print(f"\n## {name}: precision@100, test queries vs train "
               f"({X_test.shape[0]} x {X_train.shape[0]} docs), mean ± std over "
-              f"{len(args.seeds)} seed(s); rows marked 'paper' are reported numbers, "
+              f"{len(seeds)} seed(s); rows marked 'paper' are reported numbers, "
               "not measured here")
         print(table.to_string())
         for line in findings(means, args.bits):
