@@ -117,14 +117,15 @@ def test_label_smoothing_targets(multilabel):
     logits = torch.tensor([[2.0, 0.0, -1.0]])
     labels = torch.tensor([[1.0, 0.0, 1.0]] if multilabel else [[1.0, 0.0, 0.0]])
     got = float(hasher._label_loss(logits, labels)[0])
-    if multilabel:  # 0.2 of each label's target spread over the 3 labels
-        t = np.array([0.8 + 0.2 / 3, 0.2 / 3, 0.8 + 0.2 / 3])
+    hasher.label_smoothing = 0.0
+    plain = float(hasher._label_loss(logits, labels)[0])
+    if multilabel:  # binary cross-entropies on the 0/1 targets, unsmoothed
+        t = labels.numpy()[0]
         p = 1.0 / (1.0 + np.exp(-logits.numpy()[0]))
         expected = -(t * np.log(p) + (1 - t) * np.log(1 - p)).sum()
+        assert plain == pytest.approx(got)
     else:  # 0.2 of the mass spread over the 3 classes
         t = np.array([0.8 + 0.2 / 3, 0.2 / 3, 0.2 / 3])
         expected = -(t * torch.log_softmax(logits, dim=1).numpy()[0]).sum()
+        assert plain < got  # the confident logits fit the one-hot target better
     assert got == pytest.approx(2.0 * expected, rel=1e-5)
-    hasher.label_smoothing = 0.0
-    plain = float(hasher._label_loss(logits, labels)[0])
-    assert plain < got  # the confident logits fit the unsmoothed targets better
