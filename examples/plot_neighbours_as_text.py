@@ -24,16 +24,20 @@ index = HammingNeighbors(n_neighbors=20).fit(hasher.transform(data.X_train))
 dist, ind = index.kneighbors(hasher.transform(data.X_test))
 
 
-def show(text, width=110):
-    body = text.partition("\n\n")[2] or text  # drop mail headers where there are some
-    return textwrap.shorten(" ".join(body.split()), width=width, placeholder=" ...")
+def show(text, width=80):
+    """One line of a post: mail headers, quoted lines and "... writes:" lines dropped."""
+    body = text.partition("\n\n")[2] or text
+    kept = [line for line in body.splitlines()
+            if not line.lstrip().startswith((">", "|"))
+            and not line.rstrip().endswith(("writes:", "wrote:"))]
+    return textwrap.shorten(" ".join(" ".join(kept).split()), width=width, placeholder=" ...")
 
 
 names = data.target_names
 query = 0
 print(f"QUERY [{names[data.y_test[query]]}] {show(data.raw_test[query])}\n")
 for d, j in zip(dist[query, :5], ind[query, :5]):
-    print(f"  distance {d:>2} [{names[data.y_train[j]]}] {show(data.raw_train[j], 90)}")
+    print(f"  distance {d:>2} [{names[data.y_train[j]]}] {show(data.raw_train[j], 70)}")
 
 # %%
 # Over all queries: the share of k-th neighbours with the query's label.
