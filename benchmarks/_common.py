@@ -1,4 +1,4 @@
-"""Helpers shared by the benchmark scripts: data folders, machine facts, baselines."""
+"""Helpers shared by the benchmark scripts: data folders, machine facts."""
 
 import os
 import platform
@@ -45,21 +45,3 @@ def machine_line():
         f"{platform.python_version()} torch {torch.__version__} sklearn {sklearn.__version__} "
         f"numpy {np.__version__} skhash {skhash.__version__}"
     )
-
-
-def cosine_precision_at_k(X_query, y_query, X_db, y_db, k=100, chunk=512):
-    """Precision@k of full-precision TF-IDF cosine ranking (rows L2-normalised)."""
-    from sklearn.preprocessing import normalize
-
-    Xq, Xd = normalize(X_query), normalize(X_db)
-    total = 0.0
-    for start in range(0, Xq.shape[0], chunk):
-        sims = (Xq[start : start + chunk] @ Xd.T).toarray()
-        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        q = y_query[start : start + chunk]
-        if q.ndim == 1:
-            rel = y_db[top] == q[:, None]
-        else:
-            rel = np.einsum("qkl,ql->qk", y_db[top] != 0, q != 0) > 0
-        total += rel.mean(axis=1).sum()
-    return total / Xq.shape[0]

@@ -21,7 +21,6 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
-    cosine_precision_at_k,
     data_folder,
     load_split,
     machine_line,
@@ -30,7 +29,7 @@ from _common import (  # noqa: E402
 
 from skhash import NASHHasher, SupervisedNASHHasher  # noqa: E402
 from skhash.baselines import ITQHasher  # noqa: E402
-from skhash.metrics import precision_at_k  # noqa: E402
+from skhash.metrics import cosine_precision_at_k, precision_at_k  # noqa: E402
 
 
 def speed(folder, n_bits, seed):

@@ -33,11 +33,11 @@ from joblib import Parallel, delayed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import cosine_precision_at_k, data_folder, load_split, machine_line  # noqa: E402
+from _common import data_folder, load_split, machine_line  # noqa: E402
 
 from skhash import NASHHasher, SupervisedNASHHasher  # noqa: E402
 from skhash.baselines import ITQHasher, LSHHasher, SpectralHasher, VDSHHasher  # noqa: E402
-from skhash.metrics import precision_at_k  # noqa: E402
+from skhash.metrics import cosine_precision_at_k, precision_at_k  # noqa: E402
 
 BITS = (8, 16, 32, 64, 128)
 
@@ -102,7 +102,10 @@ def run_one(folder, method, n_bits, seed, epochs, threads):
 
 
 def summary_table(results, dataset, cosine, bits):
-    """method x bits: 'mean +- std' of ours, then the paper's rows, then cosine."""
+    """method x bits: 'mean +- std' of ours, then the paper's rows, then cosine.
+
+    Returns the printable table and our means and standard deviations (method x bits).
+    """
     ours = results[results.dataset == dataset]
     stats = ours.groupby(["method", "bits"]).precision_at_100.agg(["mean", "std", "count"])
     rows = {}
@@ -117,7 +120,7 @@ def summary_table(results, dataset, cosine, bits):
     rows["TF-IDF cosine (full precision)"] = {b: f"{cosine:.4f}" for b in bits}
     table = pd.DataFrame(rows).T
     table.columns = [f"{b} bits" for b in table.columns]
-    return table, stats["mean"].unstack("bits")
+    return table, stats["mean"].unstack("bits"), stats["std"].unstack("bits")
 
 
 def findings(means, bits):
@@ -146,7 +149,7 @@ def findings(means, bits):
     return lines
 
 
-def plot(means, results, dataset, bits, path):
+def plot(means, stds, dataset, bits, path):
     """precision@100 against bits per method, with the paper's rows dashed."""
     try:
         import matplotlib
@@ -156,12 +159,10 @@ def plot(means, results, dataset, bits, path):
     except ImportError:
         print("(matplotlib not installed: no plot; pip install -e .[benchmarks])")
         return None
-    ours = results[results.dataset == dataset]
-    std = ours.groupby(["method", "bits"]).precision_at_100.std().unstack("bits")
     colors = dict(zip(METHODS, plt.get_cmap("tab10").colors))
     fig, ax = plt.subplots(figsize=(9, 4.8))
     for method in [m for m in METHODS if m in means.index]:
-        ax.errorbar(bits, means.loc[method, bits], yerr=std.loc[method, bits].fillna(0),
+        ax.errorbar(bits, means.loc[method, bits], yerr=stds.loc[method, bits].fillna(0),
                     marker="o", capsize=3, color=colors[method], label=method)
     for name, values in PAPER.get(dataset, {}).items():
         pts = [(b, v) for b, v in zip(BITS, values) if v is not None and b in bits]
@@ -248,7 +249,7 @@ def main(argv=None):
         name = folder.name
         X_train, y_train, X_test, y_test = _data(str(folder))
         cosine = cosine_precision_at_k(X_test, y_test, X_train, y_train, k=100)
-        table, means = summary_table(results, name, cosine, args.bits)
+        table, means, stds = summary_table(results, name, cosine, args.bits)
         print(f"\n## {name}: precision@100, test queries vs train "
               f"({X_test.shape[0]} x {X_train.shape[0]} docs), mean ± std over "
               f"{len(seeds)} seed(s); rows marked 'paper' are reported numbers, "
@@ -256,7 +257,7 @@ def main(argv=None):
         print(table.to_string())
         for line in findings(means, args.bits):
             print("  finding: " + line)
-        png = plot(means, results, name, args.bits, out / f"reproduce-{name}-{stamp}.png")
+        png = plot(means, stds, name, args.bits, out / f"reproduce-{name}-{stamp}.png")
         if png:
             print(f"  plot: {png}")
     per_method = results.groupby(["dataset", "method"]).fit_s.sum().unstack("dataset")

@@ -23,7 +23,7 @@ import numpy as np
 from . import HammingNeighbors, NASHHasher
 from .baselines import LSHHasher
 from .datasets import fetch_20newsgroups_hashing, load_hashing_dataset
-from .metrics import precision_at_k
+from .metrics import cosine_precision_at_k, precision_at_k
 
 _HEADER_LINE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*: ")
 
@@ -57,23 +57,6 @@ def _label_names(corpus, y):
     if y.ndim == 2:
         return ",".join(str(names[j]) if names is not None else str(j) for j in np.flatnonzero(y))
     return str(names[y]) if names is not None else str(y)
-
-
-def _cosine_precision(X_query, y_query, X_db, y_db, k):
-    """precision@k of exact TF-IDF cosine ranking (rows L2-normalised), ties by index."""
-    from sklearn.preprocessing import normalize
-
-    Xq, Xd = normalize(X_query), normalize(X_db)
-    hits = 0.0
-    for start in range(0, Xq.shape[0], 1024):
-        sims = (Xq[start:start + 1024] @ Xd.T).toarray()
-        top = np.argsort(-sims, axis=1, kind="stable")[:, :k]
-        q = y_query[start:start + 1024]
-        if q.ndim == 1:
-            hits += (y_db[top] == q[:, None]).mean(axis=1).sum()
-        else:
-            hits += (np.einsum("qkl,ql->qk", y_db[top] != 0, q != 0) > 0).mean(axis=1).sum()
-    return hits / Xq.shape[0]
 
 
 def main(argv=None):
@@ -129,8 +112,8 @@ def main(argv=None):
         f"NASH, {args.bits} bits": precision_at_k(query_codes, y_test, db_codes, y_train, k=k),
         f"LSH (random hyperplanes), {args.bits} bits": precision_at_k(
             lsh.transform(X_test), y_test, lsh.transform(X_train), y_train, k=k),
-        f"TF-IDF cosine, {X_train.shape[1]} floats": _cosine_precision(
-            X_test, y_test, X_train, y_train, k),
+        f"TF-IDF cosine, {X_train.shape[1]} floats": cosine_precision_at_k(
+            X_test, y_test, X_train, y_train, k=k),
     }
     print(f"\nprecision@{k}, each test document querying the training set "
           "(relevant: shares a label):")

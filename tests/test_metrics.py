@@ -4,11 +4,13 @@ import pickle
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from skhash.metrics import (
+    cosine_precision_at_k,
     hamming_precision_recall,
     mean_average_precision,
     precision_at_k,
@@ -164,3 +166,20 @@ def test_scorer_equals_direct_leave_one_out():
 def test_bad_input_clear_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_cosine_precision_at_k_hand_cases():
+    # queries [1, 0] and [0, 1]; database rows 1 and 2 tie for the first query
+    X_db = sp.csr_matrix(np.array([[0.0, 1.0], [2.0, 0.0], [1.0, 0.0], [0.6, 0.8]]))
+    X_q = np.array([[1.0, 0.0], [0.0, 1.0]])
+    # query 0 ranks rows 1, 2 (a tie) -> labels b, a; query 1 ranks rows 0, 3 -> b, a
+    assert cosine_precision_at_k(X_q, ["a", "b"], X_db, ["b", "b", "a", "a"], k=2) == 0.5
+    # the tie between rows 1 (b) and 2 (a) goes to the lower index
+    assert cosine_precision_at_k(X_q[:1], ["b"], X_db, ["b", "b", "a", "a"], k=1) == 1.0
+    assert cosine_precision_at_k(X_q[:1], ["a"], X_db, ["b", "b", "a", "a"], k=1) == 0.0
+    # multi-label: relevant when one label is shared; k above the database size uses all
+    Y_db = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    got = cosine_precision_at_k(X_q[:1], np.array([[1, 0]]), X_db, Y_db, k=10)
+    assert got == 0.5  # rows 0 and 2 share label 0 with the query: 2 of 4
+    with pytest.raises(ValueError, match="query_labels has 1 rows but the codes have 2"):
+        cosine_precision_at_k(X_q, ["a"], X_db, ["b", "b", "a", "a"])

@@ -65,19 +65,18 @@ def _read_lines(path):
 
 
 def _read_raw(folder):
-    texts, labels = [], []
+    """The ``text`` of every line of ``raw.jsonl.gz``, in order."""
+    texts = []
     with gzip.open(_need(folder, "raw.jsonl.gz"), "rt", encoding="utf-8") as fh:
         for number, line in enumerate(fh):
             try:
-                doc = json.loads(line)
-                texts.append(doc["text"])
-                labels.append(doc.get("labels"))
+                texts.append(json.loads(line)["text"])
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
                 raise ValueError(
                     f"{folder / 'raw.jsonl.gz'}: line {number + 1} is not a JSON object with a "
                     f"'text' field ({exc})."
                 ) from exc
-    return texts, labels
+    return texts
 
 
 def load_hashing_dataset(name_or_path, *, data_home=None, splits=SPLITS, counts=False,
@@ -141,7 +140,7 @@ def load_hashing_dataset(name_or_path, *, data_home=None, splits=SPLITS, counts=
                    if p.is_file()), None)
     data = Bunch(name=folder.name, folder=folder, feature_names=feature_names,
                  target_names=target_names, DESCR=readme.read_text() if readme else "")
-    raw = _read_raw(folder)[0] if return_raw else None
+    raw = _read_raw(folder) if return_raw else None
     multilabel = None
     for split in splits:
         X = sp.load_npz(_need(folder, f"X_{split}{'_counts' if counts else ''}.npz"))
