@@ -15,6 +15,7 @@ def fast_estimators():
     """One fast instance of each public estimator."""
     return [
         NASHHasher(**FAST_NASH),
+        NASHHasher(**FAST_NASH, target_neighbors=3),
         SupervisedNASHHasher(**FAST_SUPERVISED),
         LSHHasher(n_bits=8),
         # the checks' smallest inputs have 1 feature; ITQ says so with a clear error above

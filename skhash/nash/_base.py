@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted, check_non_negative, valida
 from .._hasher import HasherMixin
 from ..utils import codes_to_addresses
 from ._batches import BatchPlan
+from ._neighbor_targets import neighbor_smoothed_targets
 from ._network import NASHNetwork
 
 #: Rows encoded at once by transform/predict/score; any value gives the same codes.
@@ -71,6 +72,9 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
     def _fit_thresholds(self, X):
         """Hook run after training, with the training CSR matrix (data-dependent cuts)."""
 
+    def _reconstruction_targets(self, X):
+        """What the decoder reconstructs in training (None: each document's own words)."""
+
     # -- input -------------------------------------------------------------------------
     def _validate_X(self, X, *, reset):
         """Validated, non-negative CSR float32 copy of X without explicit zeros."""
@@ -118,7 +122,7 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
                 "warm_start=True cannot change n_bits or the label set of a fitted model; "
                 "set warm_start=False to start afresh."
             )
-        plan = BatchPlan(X)
+        plan = BatchPlan(X, self._reconstruction_targets(X))
         batch_size = self._batch_size(X.shape[0])
         label_t = None if labels is None else torch.as_tensor(labels, dtype=torch.float32)
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
@@ -269,6 +273,8 @@ class BaseNASH(BaseDocumentVAE):
         **BaseDocumentVAE._parameter_constraints,
         "noise": [StrOptions({"data", "fixed"}), None],
         "noise_std": [Interval(Real, 0, None, closed="neither")],
+        "target_neighbors": [Interval(Integral, 0, None, closed="left")],
+        "neighbor_weight": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -278,6 +284,8 @@ class BaseNASH(BaseDocumentVAE):
         hidden_layer_sizes=(500, 500),
         noise="data",
         noise_std=0.5,
+        target_neighbors=0,
+        neighbor_weight=1.0,
         max_iter=50,
         batch_size="auto",
         learning_rate_init=3e-3,
@@ -293,6 +301,8 @@ class BaseNASH(BaseDocumentVAE):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.noise = noise
         self.noise_std = noise_std
+        self.target_neighbors = target_neighbors
+        self.neighbor_weight = neighbor_weight
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
@@ -309,3 +319,8 @@ class BaseNASH(BaseDocumentVAE):
             n_features, self.n_bits, hidden_layer_sizes, self.noise or "none", self.noise_std,
             n_outputs=n_outputs,
         )
+
+    def _reconstruction_targets(self, X):
+        if self.target_neighbors == 0 or X.shape[0] < 2:
+            return None
+        return neighbor_smoothed_targets(X, self.target_neighbors, self.neighbor_weight)

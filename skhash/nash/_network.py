@@ -22,28 +22,41 @@ LOG2 = math.log(2.0)
 class SparseBatch:
     """A mini-batch of CSR rows as flat torch tensors.
 
-    ``indices``/``offsets`` follow :class:`torch.nn.EmbeddingBag`; ``inputs`` are the
-    encoder's weights for each non-zero, ``targets`` the reconstruction weights and
-    ``rows`` the batch row of each non-zero.
+    ``indices``/``offsets`` follow :class:`torch.nn.EmbeddingBag`, ``inputs`` are the
+    encoder's weights for each non-zero and ``rows`` the batch row of each non-zero. The
+    reconstruction targets have their own sparsity pattern (``target_indices``,
+    ``targets``, ``target_rows``): the document's own terms, or more where neighbours'
+    words are reconstructed too.
     """
 
-    __slots__ = ("indices", "offsets", "inputs", "targets", "rows", "n_rows")
+    __slots__ = (
+        "indices",
+        "inputs",
+        "n_rows",
+        "offsets",
+        "rows",
+        "target_indices",
+        "target_rows",
+        "targets",
+    )
 
-    def __init__(self, indices, offsets, inputs, targets, rows, n_rows):
+    def __init__(self, indices, offsets, inputs, rows, target_indices, targets, target_rows,
+                 n_rows):
         self.indices = indices
         self.offsets = offsets
         self.inputs = inputs
-        self.targets = targets
         self.rows = rows
+        self.target_indices = target_indices
+        self.targets = targets
+        self.target_rows = target_rows
         self.n_rows = n_rows
 
     def to(self, device):
         if device.type == "cpu":
             return self
-        return SparseBatch(
-            *(t.to(device) for t in (self.indices, self.offsets, self.inputs, self.targets, self.rows)),
-            self.n_rows,
-        )
+        tensors = (self.indices, self.offsets, self.inputs, self.rows, self.target_indices,
+                   self.targets, self.target_rows)
+        return SparseBatch(*(t.to(device) for t in tensors), self.n_rows)
 
 
 def bernoulli_kl(probs, eps=1e-7):
@@ -111,10 +124,11 @@ class SoftmaxDecoder(nn.Module):
         logits = torch.addmm(self.word_bias, z, self.word_embedding)
         lse = torch.logsumexp(logits, dim=1)
         n_features = logits.shape[1]
-        picked = logits.reshape(-1)[batch.rows * n_features + batch.indices]
+        rows = batch.target_rows
+        picked = logits.reshape(-1)[rows * n_features + batch.target_indices]
         weighted = torch.zeros(batch.n_rows, dtype=z.dtype, device=z.device)
-        weighted = weighted.index_add(0, batch.rows, picked * batch.targets)
-        totals = torch.zeros_like(weighted).index_add(0, batch.rows, batch.targets)
+        weighted = weighted.index_add(0, rows, picked * batch.targets)
+        totals = torch.zeros_like(weighted).index_add(0, rows, batch.targets)
         return totals * lse - weighted
 
 

@@ -1,0 +1,117 @@
+"""Neighbour-smoothed reconstruction targets (NASHHasher(target_neighbors=k))."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from skhash import NASHHasher
+from skhash.nash._batches import BatchPlan, target_matrix
+from skhash.nash._neighbor_targets import cosine_neighbors, neighbor_smoothed_targets
+from skhash.nash._network import NASHNetwork
+
+from ._fast_estimators import FAST_NASH
+from .test_nash_hasher import topic_counts
+
+
+def _random_docs(n=37, d=15, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, d)) * (rng.random((n, d)) < 0.4)
+    return sp.csr_matrix(X.astype(np.float32))
+
+
+@pytest.mark.parametrize("block_entries", [1, 400, 1 << 24])
+def test_cosine_neighbors_match_brute_force(block_entries):
+    X = _random_docs()
+    dense = X.toarray().astype(np.float64)
+    norms = np.linalg.norm(dense, axis=1, keepdims=True)
+    S = (dense / norms) @ (dense / norms).T
+    np.fill_diagonal(S, -np.inf)
+    expected = np.argsort(-S, axis=1, kind="stable")[:, :5]
+    idx, sims = cosine_neighbors(X, 5, block_entries=block_entries)
+    np.testing.assert_array_equal(idx, expected)
+    np.testing.assert_allclose(sims, np.take_along_axis(S, expected, axis=1), rtol=1e-5)
+    assert not (idx == np.arange(37)[:, None]).any()
+
+
+@pytest.mark.parametrize("k", [0, 37])
+def test_cosine_neighbors_rejects_impossible_counts(k):
+    with pytest.raises(ValueError, match=rf"n_neighbors={k} must be in \[1, 36\]"):
+        cosine_neighbors(_random_docs(), k)
+
+
+def test_smoothed_targets_add_the_mean_of_similar_neighbours():
+    X = _random_docs(seed=1).tolil()
+    X[3] = 0  # an empty document
+    X[5] = 0
+    X[5, 14] = 2.0  # a word no other document has: no neighbour with similarity > 0
+    for i in range(X.shape[0]):
+        if i != 5:
+            X[i, 14] = 0
+    X = sp.csr_matrix(X)
+    X.eliminate_zeros()
+    own = target_matrix(X).toarray()
+    got = neighbor_smoothed_targets(X, 4, 0.7).toarray()
+    idx, sims = cosine_neighbors(X, 4)
+    for i in range(X.shape[0]):
+        keep = idx[i][sims[i] > 0]
+        extra = 0.7 * own[keep].mean(axis=0) if len(keep) else 0.0
+        np.testing.assert_allclose(got[i], own[i] + extra, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(got[5], own[5])  # isolated: its own words only
+    assert not got[3].any()  # empty: nothing to reconstruct
+    assert (sims[idx == 3] <= 0).all()  # an empty document is never a counted neighbour
+
+
+def test_batches_carry_their_own_target_pattern_in_order():
+    X = _random_docs()
+    T = neighbor_smoothed_targets(X, 3, 1.0)
+    assert T.nnz > X.nnz
+    order = np.random.default_rng(0).permutation(X.shape[0])
+    dense = []
+    for batch in BatchPlan(X, T).batches(8, order):
+        block = torch.zeros(batch.n_rows, X.shape[1]).index_put_(
+            (batch.target_rows, batch.target_indices), batch.targets, accumulate=True
+        )
+        dense.append(block.numpy())
+    np.testing.assert_allclose(np.vstack(dense), T.toarray()[order], rtol=1e-6)
+    with pytest.raises(ValueError, match="targets has 36 rows, X has 37"):
+        BatchPlan(X, T[:36])
+
+
+def test_decoder_reconstructs_the_given_targets():
+    torch.manual_seed(0)
+    X = _random_docs(n=6, d=9)
+    T = neighbor_smoothed_targets(X, 2, 1.0)
+    net = NASHNetwork(9, 4, (5,), "none", 0.5)
+    batch = next(BatchPlan(X, T).batches(6))
+    z = (torch.rand(6, 4) > 0.5).float()
+    got = net.decoder(z, batch).detach().numpy()
+    dec = net.decoder
+    log_p = torch.log_softmax(z @ dec.word_embedding + dec.word_bias, dim=1).detach().numpy()
+    np.testing.assert_allclose(got, -(T.toarray() * log_p).sum(1), rtol=1e-5)
+
+
+def test_hasher_with_neighbour_targets_separates_topics():
+    X, topics = topic_counts()
+    hasher = NASHHasher(**{**FAST_NASH, "max_iter": 30}, target_neighbors=5, random_state=0)
+    codes = hasher.fit(X).transform(X).astype(int)
+    dist = (codes[:, None, :] != codes[None, :, :]).sum(-1)
+    same = topics[:, None] == topics[None, :]
+    assert dist[same].mean() + 2 < dist[~same].mean()
+    # the neighbours' words are part of the training loss, not of score()
+    plain = NASHHasher(**{**FAST_NASH, "max_iter": 1}, random_state=0).fit(X)
+    smoothed = NASHHasher(**{**FAST_NASH, "max_iter": 1}, target_neighbors=5,
+                          random_state=0).fit(X)
+    assert smoothed.loss_curve_[0] > 1.5 * plain.loss_curve_[0]
+
+
+def test_more_neighbours_than_documents_is_capped():
+    X, _ = topic_counts(n_docs=4)
+    codes = NASHHasher(**FAST_NASH, target_neighbors=50, random_state=0).fit_transform(X)
+    assert codes.shape == (4, 8)
+
+
+def test_negative_neighbour_count_is_rejected():
+    X, _ = topic_counts(n_docs=10)
+    with pytest.raises(ValueError, match="target_neighbors"):
+        NASHHasher(target_neighbors=-1).fit(X)
