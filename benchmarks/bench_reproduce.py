@@ -10,7 +10,10 @@ beside ours (marked "paper"; their data differ from ours), checks the paper's fi
 and writes a CSV (one row per fit) and a PNG plot per dataset.
 
 Methods: LSH, SpH (spectral hashing), ITQ, VDSH (skhash.baselines); NASH, NASH-N,
-NASH-DN (NASHHasher with noise=None/"fixed"/"data"), NASH-DN-S (SupervisedNASHHasher).
+NASH-DN (NASHHasher with noise=None/"fixed"/"data"), NASH-DN-S (SupervisedNASHHasher);
+and skhash's extension NASH-DN+nbr10 (NASHHasher(target_neighbors=10): the decoder also
+reconstructs each training document's 10 nearest neighbours' words), not a paper row and
+run only when named in ``--methods``.
 All with their defaults; ``--epochs`` caps the neural ones (and is then printed).
 
     python benchmarks/bench_reproduce.py --data ../shared/data/ng20 ../shared/data/reuters
@@ -33,7 +36,7 @@ from joblib import Parallel, delayed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import data_folder, load_split, machine_line  # noqa: E402
+from _common import data_folder, load_split, machine_line, matmul_gflops  # noqa: E402
 
 from skhash import NASHHasher, SupervisedNASHHasher  # noqa: E402
 from skhash.baselines import ITQHasher, LSHHasher, SpectralHasher, VDSHHasher  # noqa: E402
@@ -51,7 +54,13 @@ METHODS = {
     "NASH-N": (lambda b, s, kw: NASHHasher(b, noise="fixed", random_state=s, **kw), True, False),
     "NASH-DN": (lambda b, s, kw: NASHHasher(b, noise="data", random_state=s, **kw), True, False),
     "NASH-DN-S": (lambda b, s, kw: SupervisedNASHHasher(b, random_state=s, **kw), True, True),
+    # skhash's extension, not a row of the paper: NASH-DN that also reconstructs the words
+    # of each training document's 10 nearest neighbours by TF-IDF cosine.
+    "NASH-DN+nbr10": (lambda b, s, kw: NASHHasher(b, noise="data", target_neighbors=10,
+                                                  random_state=s, **kw), True, False),
 }
+#: Linear heads on the encoder's last layer (code logits, plus noise or variance head).
+HEADS = {"VDSH": 2, "NASH": 1, "NASH-N": 1, "NASH-DN": 2, "NASH-DN-S": 1, "NASH-DN+nbr10": 2}
 BASELINES = ("LSH", "SpH", "ITQ", "VDSH")
 UNSUPERVISED_NASH = ("NASH", "NASH-N", "NASH-DN")
 
@@ -101,6 +110,22 @@ def run_one(folder, method, n_bits, seed, epochs, threads):
                 epochs=getattr(hasher, "n_iter_", np.nan))
 
 
+def matmul_flops(X, n_bits, epochs, heads, hidden=(500, 500)):
+    """Floating-point operations in the matrix products of one neural fit on CSR ``X``.
+
+    A lower bound on the fit's work (softmax, Adam and data movement come on top): per
+    document and epoch, forward plus backward cost three times the forward products of the
+    dense layers (``2 * a * b`` each), the code heads (``2 * width * n_bits`` each) and the
+    decoder (``2 * n_bits * n_features``), and twice those of the sparse first layer
+    (``2 * nnz * hidden[0]``; no gradient flows to the input).
+    """
+    n_docs, n_features = X.shape
+    dense = sum(2 * a * b for a, b in zip(hidden[:-1], hidden[1:]))
+    per_doc = 3 * (dense + heads * 2 * hidden[-1] * n_bits + 2 * n_bits * n_features)
+    first = 2 * 2 * X.nnz * hidden[0]
+    return epochs * (n_docs * per_doc + first)
+
+
 def summary_table(results, dataset, cosine, bits):
     """method x bits: 'mean +- std' of ours, then the paper's rows, then cosine.
 
@@ -139,6 +164,13 @@ def findings(means, bits):
         fails = [b for b in bits if means.loc["NASH-DN", b] < means.loc["NASH", b]]
         lines.append("NASH-DN >= NASH: " + ("holds at every bit length" if not fails else
                      "does NOT hold at " + ", ".join(f"{b} bits" for b in fails)))
+    if {"NASH-DN", "NASH-DN+nbr10"} <= set(means.index):
+        for other in ("NASH-DN", "ITQ"):
+            if other not in means.index:
+                continue
+            gaps = ", ".join(f"{means.loc['NASH-DN+nbr10', b] - means.loc[other, b]:+.4f}"
+                             for b in bits)
+            lines.append(f"NASH-DN+nbr10 (extension) minus {other}, by bits: {gaps}")
     if "NASH-DN-S" in means.index:
         others = [m for m in means.index if m != "NASH-DN-S"]
         fails = [b for b in bits if any(means.loc[m, b] >= means.loc["NASH-DN-S", b]
@@ -205,7 +237,10 @@ def main(argv=None):
                         help="data folders (or names under SKHASH_DATA)")
     parser.add_argument("--bits", nargs="+", type=int, default=list(BITS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--methods", nargs="+", choices=list(METHODS),
+                        default=[m for m in METHODS if m != "NASH-DN+nbr10"],
+                        help="default: the paper's methods; add NASH-DN+nbr10 for skhash's "
+                             "neighbour-target extension")
     parser.add_argument("--epochs", type=int, default=None,
                         help="cap the neural methods' epochs (default: their max_iter=50)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
@@ -263,6 +298,15 @@ def main(argv=None):
     per_method = results.groupby(["dataset", "method"]).fit_s.sum().unstack("dataset")
     print("\n## fit time per method, summed over bits and seeds (s)")
     print(per_method.round(1).to_string())
+    by_name = {f.name: f for f in folders}
+    flops = sum(
+        matmul_flops(_data(str(by_name[r.dataset]))[0], r.bits, r.epochs, HEADS[r.method])
+        for r in results.itertuples() if r.method in HEADS
+    )
+    rate = matmul_gflops()
+    print(f"matrix products of the neural fits: {flops / 1e12:.0f} TFLOP; at this machine's "
+          f"fp32 matmul rate measured now ({rate:.0f} GFLOP/s, all cores) they alone take "
+          f"{flops / rate / 1e9:.0f} s")
     print(f"\nCSV: {csv}")
     print(f"wall time: {time.perf_counter() - started:.0f} s")
 
