@@ -247,3 +247,18 @@ def test_pipeline_on_real_posts(ng20_raw_sample):
     dist = (codes[:, None, :] != codes[None, :, :]).sum(-1) + np.eye(300, dtype=int) * 99
     nearest = np.argmin(dist, axis=1)
     assert (labels[nearest] == labels).mean() > 0.6
+
+
+def test_weight_decay_shrinks_unused_weights_by_the_adamw_factor():
+    X, _ = topic_counts()  # 120 documents over 40 words; word 39 never occurs
+    assert X[:, 39].nnz == 0
+    params = {**FAST_NASH, "max_iter": 3, "random_state": 0}  # 4 batches of 32 an epoch
+    plain = NASHHasher(**params, weight_decay=0.0).fit(X)
+    decayed = NASHHasher(**params, weight_decay=0.5).fit(X)
+    initial = plain.network_.encoder.embed.weight[39].detach()  # no gradient: untouched
+    factor = (1.0 - plain.learning_rate_init * 0.5) ** 12
+    got = decayed.network_.encoder.embed.weight[39].detach()
+    torch.testing.assert_close(got, initial * factor, rtol=1e-5, atol=1e-7)
+    assert initial.abs().max() > 0
+    with pytest.raises(ValueError, match="weight_decay"):
+        NASHHasher(weight_decay=-1.0).fit(X)

@@ -137,9 +137,7 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
                 network = self.network_
             network.to(device).train()
             generator = torch.Generator(device=device).manual_seed(seed)
-            optimizer = torch.optim.Adam(
-                network.parameters(), lr=self.learning_rate_init, fused=True
-            )
+            optimizer = self._make_optimizer(network)
             n_stale = 0
             for _ in range(self.max_iter):
                 start = time.perf_counter()
@@ -168,6 +166,9 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
         self._n_outputs = n_outputs
         self._fit_thresholds(X)
         return self
+
+    def _make_optimizer(self, network):
+        return torch.optim.Adam(network.parameters(), lr=self.learning_rate_init, fused=True)
 
     def _batch_size(self, n_samples):
         if self.batch_size != "auto":
@@ -275,6 +276,7 @@ class BaseNASH(BaseDocumentVAE):
         "noise_std": [Interval(Real, 0, None, closed="neither")],
         "target_neighbors": [Interval(Integral, 0, None, closed="left")],
         "neighbor_weight": [Interval(Real, 0, None, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -289,6 +291,7 @@ class BaseNASH(BaseDocumentVAE):
         max_iter=50,
         batch_size="auto",
         learning_rate_init=3e-3,
+        weight_decay=0.01,
         shuffle=True,
         tol=1e-4,
         n_iter_no_change=10,
@@ -306,6 +309,7 @@ class BaseNASH(BaseDocumentVAE):
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
+        self.weight_decay = weight_decay
         self.shuffle = shuffle
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
@@ -319,6 +323,13 @@ class BaseNASH(BaseDocumentVAE):
             n_features, self.n_bits, hidden_layer_sizes, self.noise or "none", self.noise_std,
             n_outputs=n_outputs,
         )
+
+    def _make_optimizer(self, network):
+        # Decoupled weight decay (AdamW): measured on ng20 and reuters at 32 bits, seeds
+        # 0-2, 0.01 (torch's default) raised precision@100 a little on 20 Newsgroups and
+        # left Reuters unchanged; see the class docstrings.
+        return torch.optim.AdamW(network.parameters(), lr=self.learning_rate_init,
+                                 weight_decay=self.weight_decay, fused=True)
 
     def _reconstruction_targets(self, X):
         if self.target_neighbors == 0 or X.shape[0] < 2:

@@ -41,8 +41,9 @@ class SupervisedNASHHasher(ClassifierMixin, BaseNASH):
         0.702/0.695/0.698 at 0.2 (0.699 and 0.701 at 0.1 and 0.3, seed 0). Multi-label y
         is fitted unsmoothed: on reuters the same smoothing of each binary target lowered
         precision@100 at every length from 8 to 128 bits (by 0.003 to 0.014, seed 0).
-    hidden_layer_sizes, noise, noise_std, target_neighbors, neighbor_weight, max_iter, batch_size, learning_rate_init, \
-shuffle, tol, n_iter_no_change, random_state, device, verbose, warm_start
+    hidden_layer_sizes, noise, noise_std, target_neighbors, neighbor_weight, max_iter, \
+batch_size, learning_rate_init, weight_decay, shuffle, tol, n_iter_no_change, \
+random_state, device, verbose, warm_start
         As in :class:`NASHHasher`.
 
     Attributes
@@ -94,6 +95,7 @@ shuffle, tol, n_iter_no_change, random_state, device, verbose, warm_start
         max_iter=50,
         batch_size="auto",
         learning_rate_init=3e-3,
+        weight_decay=0.01,
         shuffle=True,
         tol=1e-4,
         n_iter_no_change=10,
@@ -112,6 +114,7 @@ shuffle, tol, n_iter_no_change, random_state, device, verbose, warm_start
             max_iter=max_iter,
             batch_size=batch_size,
             learning_rate_init=learning_rate_init,
+            weight_decay=weight_decay,
             shuffle=shuffle,
             tol=tol,
             n_iter_no_change=n_iter_no_change,
