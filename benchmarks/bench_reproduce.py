@@ -63,9 +63,6 @@ METHODS = {
                                                    neighbor_weight=10.0, random_state=s,
                                                    **kw), True, False),
 }
-#: Linear heads on the encoder's last layer (code logits, plus noise or variance head).
-HEADS = {"VDSH": 2, "NASH": 1, "NASH-N": 1, "NASH-DN": 2, "NASH-DN-S": 1, "NASH-DN+nbr10": 2,
-         "NASH-DN+nbr100": 2}
 BASELINES = ("LSH", "SpH", "ITQ", "VDSH")
 UNSUPERVISED_NASH = ("NASH", "NASH-N", "NASH-DN")
 
@@ -129,6 +126,13 @@ def matmul_flops(X, n_bits, epochs, heads, hidden=(500, 500)):
     per_doc = 3 * (dense + heads * 2 * hidden[-1] * n_bits + 2 * n_bits * n_features)
     first = 2 * 2 * X.nnz * hidden[0]
     return epochs * (n_docs * per_doc + first)
+
+
+def n_heads(method):
+    """Linear heads on a neural method's last encoder layer: code logits, plus a noise
+    (NASH-DN) or log-variance (VDSH) head; read off the method's own estimator."""
+    hasher = METHODS[method][0](8, 0, {})
+    return 2 if isinstance(hasher, VDSHHasher) or getattr(hasher, "noise", None) == "data" else 1
 
 
 def summary_table(results, dataset, cosine, bits):
@@ -303,8 +307,8 @@ def main(argv=None):
     print(per_method.round(1).to_string())
     by_name = {f.name: f for f in folders}
     flops = sum(
-        matmul_flops(_data(str(by_name[r.dataset]))[0], r.bits, r.epochs, HEADS[r.method])
-        for r in results.itertuples() if r.method in HEADS
+        matmul_flops(_data(str(by_name[r.dataset]))[0], r.bits, r.epochs, n_heads(r.method))
+        for r in results.itertuples() if METHODS[r.method][1]
     )
     rate = matmul_gflops()
     print(f"matrix products of the neural fits: {flops / 1e12:.0f} TFLOP; at this machine's "

@@ -332,6 +332,6 @@ class BaseNASH(BaseDocumentVAE):
                                  weight_decay=self.weight_decay, fused=True)
 
     def _reconstruction_targets(self, X):
-        if self.target_neighbors == 0 or X.shape[0] < 2:
+        if self.target_neighbors == 0:
             return None
         return neighbor_smoothed_targets(X, self.target_neighbors, self.neighbor_weight)

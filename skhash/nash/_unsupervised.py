@@ -60,7 +60,7 @@ class NASHHasher(BaseNASH):
         torch's default value: each step shrinks every weight by ``learning_rate_init *
         weight_decay`` of itself. Measured at 32 bits over seeds 0/1/2, it raised
         precision@100 on 20 Newsgroups by 0.004-0.010 (unsupervised) and 0.001-0.004
-        (supervised) and left Reuters within +-0.004. 0 gives plain Adam's updates.
+        (supervised) and left Reuters within 0.005 either way. 0 gives plain Adam's updates.
     shuffle : bool, default=True
         Shuffle the documents each epoch.
     tol : float, default=1e-4
