@@ -28,9 +28,9 @@ def load_split(folder, split, counts=False):
     return X, np.load(folder / f"y_{split}.npy")
 
 
-def matmul_gflops(n=2048, repeats=10):
-    """fp32 matrix-multiply rate of this machine through torch, in GFLOP/s."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_gflops(n=2048, repeats=10, dtype=torch.float32):
+    """Matrix-multiply rate of this machine through torch in ``dtype``, in GFLOP/s."""
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     a @ b
     start = time.perf_counter()
     for _ in range(repeats):

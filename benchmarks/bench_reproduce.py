@@ -14,7 +14,9 @@ NASH-DN (NASHHasher with noise=None/"fixed"/"data"), NASH-DN-S (SupervisedNASHHa
 and skhash's extension NASH-DN+nbr10 (NASHHasher(target_neighbors=10): the decoder also
 reconstructs each training document's 10 nearest neighbours' words) and NASH-DN+nbr100
 (100 neighbours at weight 10), not paper rows and run only when named in ``--methods``.
-All with their defaults; ``--epochs`` caps the neural ones (and is then printed).
+All with their defaults; ``--epochs`` caps the neural ones (and is then printed), and
+``--compute-dtype bfloat16`` runs the neural ones' matrix products in bfloat16 (their
+``compute_dtype`` parameter; printed, and kept in the CSV).
 
     python benchmarks/bench_reproduce.py --data ../shared/data/ng20 ../shared/data/reuters
     python benchmarks/bench_reproduce.py --quick      # 1 seed, 16/32/64 bits, 10 epochs
@@ -32,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 from joblib import Parallel, delayed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -90,14 +93,17 @@ def _data(folder):
     return X_train, y_train, X_test, y_test
 
 
-def run_one(folder, method, n_bits, seed, epochs, threads):
+def run_one(folder, method, n_bits, seed, epochs, threads, compute_dtype="float32"):
     """Fit one method once and measure its precision@100; runs in a worker process."""
-    import torch
-
     torch.set_num_threads(threads)
     X_train, y_train, X_test, y_test = _data(str(folder))
     factory, neural, supervised = METHODS[method]
-    hasher = factory(n_bits, seed, {"max_iter": epochs} if (neural and epochs) else {})
+    params = {}
+    if neural:
+        params["compute_dtype"] = compute_dtype
+        if epochs:
+            params["max_iter"] = epochs
+    hasher = factory(n_bits, seed, params)
     start = time.perf_counter()
     if supervised:
         hasher.fit(X_train, y_train)
@@ -109,7 +115,8 @@ def run_one(folder, method, n_bits, seed, epochs, threads):
     )
     return dict(dataset=Path(folder).name, method=method, bits=n_bits, seed=seed,
                 precision_at_100=precision, fit_s=fit_s,
-                epochs=getattr(hasher, "n_iter_", np.nan))
+                epochs=getattr(hasher, "n_iter_", np.nan),
+                compute_dtype=compute_dtype if neural else "")
 
 
 def matmul_flops(X, n_bits, epochs, heads, hidden=(500, 500)):
@@ -222,7 +229,7 @@ def plot(means, stds, dataset, bits, path):
     return path
 
 
-def run_all(folders, methods, bits, seeds, epochs, jobs, threads):
+def run_all(folders, methods, bits, seeds, epochs, jobs, threads, compute_dtype):
     """Every (folder, method, bits, seed) fit, in ``jobs`` processes: a DataFrame of rows."""
     # Neural and long fits first, so the workers finish together.
     tasks = [(f, m, b, s) for f in folders for m in methods for b in bits for s in seeds]
@@ -232,7 +239,7 @@ def run_all(folders, methods, bits, seeds, epochs, jobs, threads):
     import bench_reproduce
 
     rows = Parallel(n_jobs=jobs, verbose=0)(
-        delayed(bench_reproduce.run_one)(str(f), m, b, s, epochs, threads)
+        delayed(bench_reproduce.run_one)(str(f), m, b, s, epochs, threads, compute_dtype)
         for f, m, b, s in tasks
     )
     return pd.DataFrame(rows)
@@ -250,6 +257,9 @@ def main(argv=None):
                              "NASH-DN+nbr100 for skhash's neighbour-target extension")
     parser.add_argument("--epochs", type=int, default=None,
                         help="cap the neural methods' epochs (default: their max_iter=50)")
+    parser.add_argument("--compute-dtype", choices=["float32", "bfloat16"], default="float32",
+                        help="the neural methods' compute_dtype (default: float32, their "
+                             "default); bfloat16 runs their matrix products in bfloat16")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     parser.add_argument("--quick", action="store_true",
                         help="1 seed, 16/32/64 bits, 10 epochs: a smoke run of a few minutes")
@@ -269,8 +279,8 @@ def main(argv=None):
     started = time.perf_counter()
     print(f"# {time.strftime('%Y-%m-%d %H:%M')} | {machine_line()}")
     print(f"# bits {args.bits}, seeds {args.seeds}, epochs "
-          f"{args.epochs or 'estimator defaults (max_iter=50)'}, {args.jobs} workers x "
-          f"{threads} torch threads")
+          f"{args.epochs or 'estimator defaults (max_iter=50)'}, neural compute_dtype "
+          f"{args.compute_dtype}, {args.jobs} workers x {threads} torch threads")
     stamp = time.strftime("%Y%m%d-%H%M")
     if args.from_csv:
         results = pd.concat([pd.read_csv(f) for f in args.from_csv], ignore_index=True)
@@ -282,7 +292,7 @@ def main(argv=None):
         csv = out / f"reproduce-merged-{stamp}.csv"
     else:
         results = run_all(folders, args.methods, args.bits, args.seeds, args.epochs,
-                          args.jobs, threads)
+                          args.jobs, threads, args.compute_dtype)
         csv = out / f"reproduce-{stamp}.csv"
     results.to_csv(csv, index=False)
     seeds = sorted(results.seed.unique())
@@ -310,10 +320,11 @@ def main(argv=None):
         matmul_flops(_data(str(by_name[r.dataset]))[0], r.bits, r.epochs, n_heads(r.method))
         for r in results.itertuples() if METHODS[r.method][1]
     )
-    rate = matmul_gflops()
     print(f"matrix products of the neural fits: {flops / 1e12:.0f} TFLOP; at this machine's "
-          f"fp32 matmul rate measured now ({rate:.0f} GFLOP/s, all cores) they alone take "
-          f"{flops / rate / 1e9:.0f} s")
+          "matmul rates measured now (all cores) they alone take:")
+    for dtype in (torch.float32, torch.bfloat16):
+        rate = matmul_gflops(dtype=dtype)
+        print(f"  {str(dtype).split('.')[1]}: {rate:.0f} GFLOP/s, {flops / rate / 1e9:.0f} s")
     print(f"\nCSV: {csv}")
     print(f"wall time: {time.perf_counter() - started:.0f} s")
 

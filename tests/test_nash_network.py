@@ -54,6 +54,29 @@ def test_reconstruction_matches_dense_log_softmax():
     assert got[2] == 0.0  # an empty document has nothing to reconstruct
 
 
+def test_multinomial_nll_gradient_matches_autograd_reference():
+    from skhash.nash._network import MultinomialNLL
+
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn((4, 7), generator=gen, dtype=torch.float64, requires_grad=True)
+    rows = torch.tensor([0, 0, 1, 3, 3, 3])
+    cols = torch.tensor([1, 5, 0, 2, 3, 6])
+    weights = torch.tensor([2.0, 0.5, 1.0, 1.5, 1.0, 3.0], dtype=torch.float64)
+    assert torch.autograd.gradcheck(
+        lambda lg: MultinomialNLL.apply(lg, rows, cols, weights), (logits,)
+    )
+    dense = torch.zeros((4, 7), dtype=torch.float64)
+    dense[rows, cols] = weights
+    reference = -(dense * torch.log_softmax(logits, dim=1)).sum(1)
+    got = MultinomialNLL.apply(logits, rows, cols, weights)
+    torch.testing.assert_close(got, reference)
+    assert got[2].item() == 0.0  # row 2 has no target: nothing to reconstruct
+    upstream = torch.tensor([1.0, -2.0, 0.5, 3.0], dtype=torch.float64)
+    (g_ref,) = torch.autograd.grad((reference * upstream).sum(), logits)
+    (g_got,) = torch.autograd.grad((got * upstream).sum(), logits)
+    torch.testing.assert_close(g_got, g_ref)
+
+
 def test_targets_sum_to_number_of_terms_and_inputs_have_unit_norm():
     X = sp.csr_matrix(np.array([[0.2, 0.0, 0.4, 0.4], [5.0, 1.0, 0.0, 0.0]], dtype=np.float32))
     inputs, targets = document_weights(X)

@@ -100,6 +100,7 @@ class VDSHHasher(BaseDocumentVAE):
         n_iter_no_change=10,
         random_state=None,
         device="cpu",
+        compute_dtype="float32",
         verbose=0,
         warm_start=False,
     ):
@@ -113,6 +114,7 @@ class VDSHHasher(BaseDocumentVAE):
         self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
         self.device = device
+        self.compute_dtype = compute_dtype
         self.verbose = verbose
         self.warm_start = warm_start
 

@@ -21,6 +21,18 @@ from ._network import NASHNetwork
 _INFERENCE_BATCH = 4096
 
 
+def resolve_compute_dtype(compute_dtype, device):
+    """The torch dtype of the training's matrix products on ``device``, or a ValueError."""
+    if compute_dtype == "float32":
+        return torch.float32
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ValueError(
+            f"compute_dtype='bfloat16' was requested but {device} does not support bfloat16 "
+            "(torch.cuda.is_bf16_supported() is False); use compute_dtype='float32'."
+        )
+    return torch.bfloat16
+
+
 def resolve_device(device):
     """``torch.device`` for a user's ``device`` string, or a ValueError naming it."""
     try:
@@ -58,6 +70,7 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "device": [str],
+        "compute_dtype": [StrOptions({"float32", "bfloat16"})],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
     }
@@ -112,6 +125,7 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
         subclass's ``_label_loss``.
         """
         device = resolve_device(self.device)
+        compute_dtype = resolve_compute_dtype(self.compute_dtype, device)
         hidden = self._hidden_sizes()
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
@@ -143,7 +157,8 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
                 start = time.perf_counter()
                 order = rng.permutation(X.shape[0]) if self.shuffle else None
                 total = self._run_epoch(
-                    network, plan, batch_size, order, optimizer, generator, label_t, device
+                    network, plan, batch_size, order, optimizer, generator, label_t, device,
+                    compute_dtype,
                 )
                 epoch_loss = total / X.shape[0]
                 self.n_iter_ += 1
@@ -176,12 +191,18 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
         # 200 documents, but at least about 10 steps an epoch on small corpora
         return int(min(200, max(32, n_samples // 10)))
 
-    def _run_epoch(self, network, plan, batch_size, order, optimizer, generator, labels, device):
+    def _run_epoch(self, network, plan, batch_size, order, optimizer, generator, labels, device,
+                   compute_dtype):
         total = 0.0
         rows_seen = 0
+        # bfloat16: torch.autocast runs the matrix products in bfloat16; the networks take
+        # their log-sum-exp, sigmoids, KL and label logits back to float32, and the
+        # weights and optimizer state stay float32.
+        low_precision = compute_dtype != torch.float32
         for batch in plan.batches(batch_size, order):
             batch = batch.to(device)
-            nll, kl, _, label_logits = network(batch, generator)
+            with torch.autocast(device.type, dtype=compute_dtype, enabled=low_precision):
+                nll, kl, _, label_logits = network(batch, generator)
             loss = (nll + kl).sum()
             if labels is not None:
                 idx = np.arange(rows_seen, rows_seen + batch.n_rows)
@@ -297,6 +318,7 @@ class BaseNASH(BaseDocumentVAE):
         n_iter_no_change=10,
         random_state=None,
         device="cpu",
+        compute_dtype="float32",
         verbose=0,
         warm_start=False,
     ):
@@ -315,6 +337,7 @@ class BaseNASH(BaseDocumentVAE):
         self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
         self.device = device
+        self.compute_dtype = compute_dtype
         self.verbose = verbose
         self.warm_start = warm_start
 

@@ -43,8 +43,8 @@ class GaussianVAENetwork(nn.Module):
         With ``sample=False`` the decoder gets the mean itself.
         """
         h = self.encoder(batch)
-        mean = self.mean(h)
-        log_var = self.log_var(h).clamp(-10.0, 10.0)
+        mean = self.mean(h).float()
+        log_var = self.log_var(h).float().clamp(-10.0, 10.0)
         if sample:
             eps = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
             z = mean + torch.exp(0.5 * log_var) * eps

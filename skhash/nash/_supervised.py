@@ -101,6 +101,7 @@ random_state, device, verbose, warm_start
         n_iter_no_change=10,
         random_state=None,
         device="cpu",
+        compute_dtype="float32",
         verbose=0,
         warm_start=False,
     ):
@@ -120,6 +121,7 @@ random_state, device, verbose, warm_start
             n_iter_no_change=n_iter_no_change,
             random_state=random_state,
             device=device,
+            compute_dtype=compute_dtype,
             verbose=verbose,
             warm_start=warm_start,
         )
