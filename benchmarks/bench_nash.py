@@ -1,8 +1,8 @@
 """NASHHasher: training speed and precision@100 per bit length, beside ITQ and cosine.
 
 Seeded and explicit. Speed: seconds per epoch on a corpus (default ng20, 32 bits,
-defaults otherwise) printed beside this machine's fp32 matmul rate measured in the same
-run, and encoding throughput. Quality: the paper's protocol — test documents query the
+defaults otherwise, and again with ``compute_dtype="bfloat16"``) printed beside this
+machine's fp32 and bf16 matmul rates measured in the same run, and encoding throughput. Quality: the paper's protocol — test documents query the
 training set, precision of the 100 nearest by Hamming distance (ties in database order),
 relevant = same class or at least one shared label — for NASHHasher with its defaults,
 ITQ, and full-precision TF-IDF cosine, all measured in this run (with ``--supervised``,
@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -32,21 +33,26 @@ from skhash.baselines import ITQHasher  # noqa: E402
 from skhash.metrics import cosine_precision_at_k, precision_at_k  # noqa: E402
 
 
-def speed(folder, n_bits, seed):
-    X, _ = load_split(folder, "train")
-    # Per-epoch time from two fits, so set-up and the first epoch's warm-up cancel out.
+def seconds_per_epoch(X, n_bits, seed, **params):
+    """Per-epoch time from two fits, so set-up and the first epoch's warm-up cancel out."""
     times = {}
     for epochs in (1, 4):
         start = time.perf_counter()
-        hasher = NASHHasher(n_bits=n_bits, max_iter=epochs, random_state=seed).fit(X)
+        hasher = NASHHasher(n_bits=n_bits, max_iter=epochs, random_state=seed, **params).fit(X)
         times[epochs] = time.perf_counter() - start
-    per_epoch = (times[4] - times[1]) / 3
+    return (times[4] - times[1]) / 3, hasher
+
+
+def speed(folder, n_bits, seed):
+    X, _ = load_split(folder, "train")
+    per_epoch, hasher = seconds_per_epoch(X, n_bits, seed)
+    per_epoch_bf16, _ = seconds_per_epoch(X, n_bits, seed, compute_dtype="bfloat16")
     hasher.transform(X)
     start = time.perf_counter()
     for _ in range(3):
         hasher.transform(X)
     docs_per_s = 3 * X.shape[0] / (time.perf_counter() - start)
-    return X.shape, X.nnz / X.shape[0], per_epoch, docs_per_s
+    return X.shape, X.nnz / X.shape[0], per_epoch, per_epoch_bf16, docs_per_s
 
 
 def quality(folder, bits, seed, k=100, supervised=False):
@@ -98,11 +104,14 @@ def main(argv=None):
     print(f"# {time.strftime('%Y-%m-%d %H:%M')} | {machine_line()}")
     if not args.quality_only:
         gflops = matmul_gflops()
-        shape, nnz, per_epoch, docs_per_s = speed(folders[0], 32, args.seed)
+        gflops_bf16 = matmul_gflops(dtype=torch.bfloat16)
+        shape, nnz, per_epoch, per_epoch_bf16, docs_per_s = speed(folders[0], 32, args.seed)
         print(f"\n## Speed on {folders[0].name}: {shape[0]} docs x {shape[1]} terms, "
               f"{nnz:.1f} non-zeros/row, 32 bits, defaults")
         print(f"machine fp32 matmul (torch, 2048^3): {gflops:.0f} GFLOP/s")
+        print(f"machine bf16 matmul (torch, 2048^3): {gflops_bf16:.0f} GFLOP/s")
         print(f"training: {per_epoch:.3f} s/epoch   (target <= 1 s; peers 11-58 s)")
+        print(f"training, compute_dtype='bfloat16': {per_epoch_bf16:.3f} s/epoch")
         print(f"encoding: {docs_per_s:,.0f} docs/s   (target >= 50,000)")
     if not args.speed_only:
         for folder in folders:

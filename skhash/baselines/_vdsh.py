@@ -44,6 +44,9 @@ class VDSHHasher(BaseDocumentVAE):
         Seeds initialisation, shuffling and sampling; the global generators are untouched.
     device : str, default="cpu"
         Torch device to train on; the fitted network is kept on the CPU.
+    compute_dtype : {"float32", "bfloat16"}, default="float32"
+        Precision of the matrix products in training, as in :class:`skhash.NASHHasher`
+        (the latent means, log-variances and the loss stay float32).
     verbose : int, default=0
         If positive, print one line per epoch.
     warm_start : bool, default=False

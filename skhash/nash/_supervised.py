@@ -43,7 +43,7 @@ class SupervisedNASHHasher(ClassifierMixin, BaseNASH):
         precision@100 at every length from 8 to 128 bits (by 0.003 to 0.014, seed 0).
     hidden_layer_sizes, noise, noise_std, target_neighbors, neighbor_weight, max_iter, \
 batch_size, learning_rate_init, weight_decay, shuffle, tol, n_iter_no_change, \
-random_state, device, verbose, warm_start
+random_state, device, compute_dtype, verbose, warm_start
         As in :class:`NASHHasher`.
 
     Attributes

@@ -1,0 +1,89 @@
+"""compute_dtype: training's matrix products in bfloat16, everything else as in float32."""
+
+import numpy as np
+import pytest
+import torch
+
+from skhash import NASHHasher, SupervisedNASHHasher
+from skhash.baselines import VDSHHasher
+from skhash.nash import _network
+from skhash.nash._base import resolve_compute_dtype
+
+from ._fast_estimators import FAST_NASH
+from .test_nash_hasher import topic_counts
+
+
+def test_bfloat16_training_tracks_float32():
+    X, topics = topic_counts()
+    params = {**FAST_NASH, "max_iter": 30, "random_state": 0}
+    full = NASHHasher(**params).fit(X)
+    half = NASHHasher(**params, compute_dtype="bfloat16").fit(X)
+    # the products are rounded, so the runs differ, but only by bfloat16's precision
+    assert full.loss_curve_ != half.loss_curve_
+    np.testing.assert_allclose(half.loss_curve_[:3], full.loss_curve_[:3], rtol=1e-2)
+    # the weights stay float32 and the codes still separate the topics
+    assert {p.dtype for p in half.network_.parameters()} == {torch.float32}
+    codes = half.transform(X).astype(int)
+    dist = (codes[:, None, :] != codes[None, :, :]).sum(-1)
+    same = topics[:, None] == topics[None, :]
+    assert dist[same].mean() + 2 < dist[~same].mean()
+
+
+def test_bfloat16_is_used_in_training_and_the_loss_is_float32(monkeypatch):
+    seen = []
+    original = _network.MultinomialNLL.apply
+
+    def spy(logits, *rest):
+        seen.append((torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu"),
+                     logits.dtype))
+        return original(logits, *rest)
+
+    monkeypatch.setattr(_network.MultinomialNLL, "apply", spy)
+    X, _ = topic_counts(n_docs=40)
+    hasher = NASHHasher(**FAST_NASH, compute_dtype="bfloat16", random_state=0).fit(X)
+    assert seen and all(s == (True, torch.bfloat16, torch.float32) for s in seen)
+    seen.clear()
+    hasher.score(X)  # inference: no autocast
+    assert seen and all(s[0] is False for s in seen)
+    seen.clear()
+    NASHHasher(**FAST_NASH, random_state=0).fit(X)
+    assert seen and all(s[0] is False for s in seen)
+
+
+def test_codes_of_a_bfloat16_model_do_not_depend_on_the_batch():
+    X, _ = topic_counts()
+    hasher = NASHHasher(**FAST_NASH, compute_dtype="bfloat16", random_state=0).fit(X)
+    order = np.random.default_rng(0).permutation(X.shape[0])
+    np.testing.assert_array_equal(hasher.transform(X)[order], hasher.transform(X[order]))
+    np.testing.assert_array_equal(hasher.transform(X[:7]), hasher.transform(X)[:7])
+
+
+@pytest.mark.parametrize("estimator", [
+    SupervisedNASHHasher(**{**FAST_NASH, "max_iter": 30}, compute_dtype="bfloat16",
+                         random_state=0),
+    VDSHHasher(n_bits=8, hidden_layer_sizes=(16,), max_iter=30, batch_size=32,
+               compute_dtype="bfloat16", random_state=0),
+])
+def test_other_neural_hashers_train_in_bfloat16(estimator):
+    X, topics = topic_counts()
+    codes = estimator.fit(X, topics).transform(X)
+    assert codes.shape == (X.shape[0], 8) and codes.dtype == np.uint8
+    assert np.isfinite(estimator.loss_curve_).all()
+    if isinstance(estimator, SupervisedNASHHasher):
+        assert (estimator.predict(X) == topics).mean() > 0.9
+    else:  # median cuts: balanced bits
+        np.testing.assert_allclose(codes.mean(axis=0), 0.5, atol=0.01)
+
+
+def test_bfloat16_on_a_gpu_without_it_is_named(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    with pytest.raises(ValueError, match="compute_dtype='bfloat16'.*does not support"):
+        resolve_compute_dtype("bfloat16", torch.device("cuda"))
+    assert resolve_compute_dtype("bfloat16", torch.device("cpu")) is torch.bfloat16
+    assert resolve_compute_dtype("float32", torch.device("cuda")) is torch.float32
+
+
+def test_unknown_compute_dtype_is_rejected():
+    X, _ = topic_counts(n_docs=10)
+    with pytest.raises(ValueError, match="compute_dtype"):
+        NASHHasher(**FAST_NASH, compute_dtype="float16").fit(X)
