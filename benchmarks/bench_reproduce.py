@@ -195,6 +195,30 @@ def findings(means, bits):
     return lines
 
 
+def compare(results, other, dataset, bits):
+    """Per method in both: our mean minus the other run's, by bits, and both spreads.
+
+    Returns printable lines, e.g. to weigh a setting (``--compute-dtype``) against a saved
+    run of the defaults.
+    """
+    lines = []
+    stats = {}
+    for name, frame in (("ours", results), ("other", other)):
+        frame = frame[(frame.dataset == dataset) & frame.bits.isin(bits)]
+        stats[name] = frame.groupby(["method", "bits"]).precision_at_100.agg(["mean", "std"])
+    common = stats["ours"].index.intersection(stats["other"].index)
+    for method in [m for m in METHODS if m in common.get_level_values(0)]:
+        cells = []
+        for b in bits:
+            if (method, b) not in common:
+                continue
+            ours, theirs = stats["ours"].loc[(method, b)], stats["other"].loc[(method, b)]
+            cells.append(f"{b}: {ours['mean'] - theirs['mean']:+.4f} "
+                         f"(std {np.nan_to_num(ours['std']):.4f}/{np.nan_to_num(theirs['std']):.4f})")
+        lines.append(f"{method}: " + ", ".join(cells))
+    return lines
+
+
 def plot(means, stds, dataset, bits, path):
     """precision@100 against bits per method, with the paper's rows dashed."""
     try:
@@ -268,6 +292,9 @@ def main(argv=None):
     parser.add_argument("--from-csv", nargs="+", default=None, metavar="CSV",
                         help="train nothing: report on saved results (later files replace "
                              "earlier rows of the same dataset, method, bits and seed)")
+    parser.add_argument("--compare", nargs="+", default=None, metavar="CSV",
+                        help="also print, per method, this run's mean minus that of saved "
+                             "results (later files replace earlier rows, as --from-csv)")
     args = parser.parse_args(argv)
     if args.quick:
         args.seeds, args.bits, args.epochs = args.seeds[:1], [16, 32, 64], args.epochs or 10
@@ -309,6 +336,13 @@ def main(argv=None):
         print(table.to_string())
         for line in findings(means, args.bits):
             print("  finding: " + line)
+        if args.compare:
+            other = pd.concat([pd.read_csv(f) for f in args.compare], ignore_index=True)
+            other = other.drop_duplicates(["dataset", "method", "bits", "seed"], keep="last")
+            print(f"  this run minus {', '.join(args.compare)} (mean over seeds; std of "
+                  "each):")
+            for line in compare(results, other, name, args.bits):
+                print("    " + line)
         png = plot(means, stds, name, args.bits, out / f"reproduce-{name}-{stamp}.png")
         if png:
             print(f"  plot: {png}")

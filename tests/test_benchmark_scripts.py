@@ -27,12 +27,30 @@ def data_folder(tmp_path):
     return folder
 
 
-def test_bench_reproduce_runs_and_records_the_compute_dtype(data_folder, tmp_path, capsys):
+def _bench_reproduce():
     sys.path.insert(0, str(BENCHMARKS))
     try:
         import bench_reproduce
     finally:
         sys.path.remove(str(BENCHMARKS))
+    return bench_reproduce
+
+
+def test_compare_gives_mean_differences_and_both_spreads():
+    def frame(rows):
+        return pd.DataFrame(rows, columns=["dataset", "method", "bits", "seed",
+                                           "precision_at_100"])
+
+    ours = frame([("d", "NASH", 8, 0, 0.50), ("d", "NASH", 8, 1, 0.52),
+                  ("d", "ITQ", 8, 0, 0.40), ("e", "NASH", 8, 0, 0.10)])
+    other = frame([("d", "NASH", 8, 0, 0.45), ("d", "NASH", 8, 1, 0.47),
+                   ("d", "LSH", 8, 0, 0.20)])
+    lines = _bench_reproduce().compare(ours, other, "d", [8, 16])
+    assert lines == ["NASH: 8: +0.0500 (std 0.0141/0.0141)"]
+
+
+def test_bench_reproduce_runs_and_records_the_compute_dtype(data_folder, tmp_path, capsys):
+    bench_reproduce = _bench_reproduce()
     out = tmp_path / "out"
     bench_reproduce.main(["--data", str(data_folder), "--methods", "ITQ", "NASH-DN", "NASH-DN-S",
                           "--bits", "8", "16", "--seeds", "0", "--epochs", "2", "--jobs", "1",
