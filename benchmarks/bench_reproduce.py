@@ -262,11 +262,18 @@ def run_all(folders, methods, bits, seeds, epochs, jobs, threads, compute_dtype)
     # lru_cache by reference, which the workers cannot resolve).
     import bench_reproduce
 
-    rows = Parallel(n_jobs=jobs, verbose=0)(
+    finished = Parallel(n_jobs=jobs, verbose=0, return_as="generator_unordered")(
         delayed(bench_reproduce.run_one)(str(f), m, b, s, epochs, threads, compute_dtype)
         for f, m, b, s in tasks
     )
-    return pd.DataFrame(rows)
+    rows = []
+    for row in finished:  # a line per fit as it ends: a long run shows its progress
+        rows.append(row)
+        print(f"  [{len(rows)}/{len(tasks)}] {row['dataset']} {row['method']} {row['bits']} bits "
+              f"seed {row['seed']}: {row['precision_at_100']:.4f} ({row['fit_s']:.0f} s)",
+              flush=True)
+    order = ["dataset", "method", "bits", "seed"]
+    return pd.DataFrame(rows).sort_values(order, ignore_index=True)
 
 
 def main(argv=None):

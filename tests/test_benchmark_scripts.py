@@ -58,6 +58,7 @@ def test_bench_reproduce_runs_and_records_the_compute_dtype(data_folder, tmp_pat
     printed = capsys.readouterr().out
     assert "neural compute_dtype bfloat16" in printed
     assert "## topics: precision@100" in printed
+    assert "  [6/6] topics " in printed  # one progress line per fit
     (csv,) = out.glob("reproduce-*.csv")
     results = pd.read_csv(csv, keep_default_na=False)
     assert len(results) == 3 * 2
