@@ -136,8 +136,10 @@ class MultinomialNLL(torch.autograd.Function):
     arrays (row, column, weight). The gradient with respect to the logits is
     ``g * (totals * softmax - t)``: the forward pass keeps the softmax, so the backward
     pass needs no second exponential and no dense copy of the targets beyond the one
-    it returns. Measured on 20 Newsgroups (one thread): this saves about a tenth of an
-    epoch against autograd through ``logsumexp`` and a gather.
+    it returns. Against autograd through ``logsumexp`` and a gather, on 20 Newsgroups at
+    32 bits (median epoch of 8, two runs each): 1.35-1.37 -> 1.03-1.14 s on one
+    thread, 0.79-0.97 -> 0.70-0.77 s on two. The two agree to rounding, not bit for bit
+    (mean loss after 8 epochs 390.62 vs 390.57).
     """
 
     @staticmethod
