@@ -49,8 +49,11 @@ def test_compare_gives_mean_differences_and_both_spreads():
     assert lines == ["NASH: 8: +0.0500 (std 0.0141/0.0141)"]
 
 
-def test_bench_reproduce_runs_and_records_the_compute_dtype(data_folder, tmp_path, capsys):
+def test_bench_reproduce_runs_and_records_the_compute_dtype(data_folder, tmp_path, capsys,
+                                                           monkeypatch):
     bench_reproduce = _bench_reproduce()
+    for name in bench_reproduce.MALLOC_ENV:  # main sets them; restored after the test
+        monkeypatch.delenv(name, raising=False)
     out = tmp_path / "out"
     bench_reproduce.main(["--data", str(data_folder), "--methods", "ITQ", "NASH-DN", "NASH-DN-S",
                           "--bits", "8", "16", "--seeds", "0", "--epochs", "2", "--jobs", "1",
@@ -59,6 +62,7 @@ def test_bench_reproduce_runs_and_records_the_compute_dtype(data_folder, tmp_pat
     assert "neural compute_dtype bfloat16" in printed
     assert "## topics: precision@100" in printed
     assert "  [6/6] topics " in printed  # one progress line per fit
+    assert f"MALLOC_MMAP_THRESHOLD_={64 << 20}" in printed
     (csv,) = out.glob("reproduce-*.csv")
     results = pd.read_csv(csv, keep_default_na=False)
     assert len(results) == 3 * 2
