@@ -2,11 +2,12 @@
 
 Seeded and explicit. Speed: seconds per epoch on a corpus (default ng20, 32 bits,
 defaults otherwise, and again with ``compute_dtype="bfloat16"``) printed beside this
-machine's fp32 and bf16 matmul rates measured in the same run, and encoding throughput. Quality: the paper's protocol — test documents query the
-training set, precision of the 100 nearest by Hamming distance (ties in database order),
-relevant = same class or at least one shared label — for NASHHasher with its defaults,
-ITQ, and full-precision TF-IDF cosine, all measured in this run (with ``--supervised``,
-SupervisedNASHHasher with its defaults too).
+machine's fp32 and bf16 matmul rates measured in the same run, and encoding throughput.
+Quality: the paper's protocol — test documents query the training set, precision of the
+100 nearest by Hamming distance (ties in database order), relevant = same class or at
+least one shared label — for NASHHasher with its defaults, ITQ, and full-precision
+TF-IDF cosine, all measured in this run (with ``--supervised``, SupervisedNASHHasher
+with its defaults too).
 
     python benchmarks/bench_nash.py --data ../shared/data/ng20 ../shared/data/reuters
 """

@@ -149,15 +149,27 @@ def n_heads(method):
     return 2 if isinstance(hasher, VDSHHasher) or getattr(hasher, "noise", None) == "data" else 1
 
 
+def read_results(paths):
+    """Saved per-fit CSVs as one frame; later files replace earlier rows of the same
+    dataset, method, bits and seed."""
+    results = pd.concat([pd.read_csv(f) for f in paths], ignore_index=True)
+    return results.drop_duplicates(["dataset", "method", "bits", "seed"], keep="last")
+
+
+def seed_stats(results, dataset):
+    """Mean and standard deviation over seeds of one dataset's fits, by (method, bits)."""
+    ours = results[results.dataset == dataset]
+    return ours.groupby(["method", "bits"]).precision_at_100.agg(["mean", "std"])
+
+
 def summary_table(results, dataset, cosine, bits):
     """method x bits: 'mean +- std' of ours, then the paper's rows, then cosine.
 
     Returns the printable table and our means and standard deviations (method x bits).
     """
-    ours = results[results.dataset == dataset]
-    stats = ours.groupby(["method", "bits"]).precision_at_100.agg(["mean", "std", "count"])
+    stats = seed_stats(results, dataset)
     rows = {}
-    for method in [m for m in METHODS if m in set(ours.method)]:
+    for method in [m for m in METHODS if m in stats.index.get_level_values(0)]:
         rows[method] = {
             b: f"{stats.loc[(method, b), 'mean']:.4f} ± {np.nan_to_num(stats.loc[(method, b), 'std']):.4f}"
             for b in bits if (method, b) in stats.index
@@ -209,19 +221,16 @@ def compare(results, other, dataset, bits):
     run of the defaults.
     """
     lines = []
-    stats = {}
-    for name, frame in (("ours", results), ("other", other)):
-        frame = frame[(frame.dataset == dataset) & frame.bits.isin(bits)]
-        stats[name] = frame.groupby(["method", "bits"]).precision_at_100.agg(["mean", "std"])
-    common = stats["ours"].index.intersection(stats["other"].index)
+    mine, others = seed_stats(results, dataset), seed_stats(other, dataset)
+    common = mine.index.intersection(others.index)
     for method in [m for m in METHODS if m in common.get_level_values(0)]:
         cells = []
         for b in bits:
             if (method, b) not in common:
                 continue
-            ours, theirs = stats["ours"].loc[(method, b)], stats["other"].loc[(method, b)]
-            cells.append(f"{b}: {ours['mean'] - theirs['mean']:+.4f} "
-                         f"(std {np.nan_to_num(ours['std']):.4f}/{np.nan_to_num(theirs['std']):.4f})")
+            ours, theirs = mine.loc[(method, b)], others.loc[(method, b)]
+            spreads = "/".join(f"{np.nan_to_num(x['std']):.4f}" for x in (ours, theirs))
+            cells.append(f"{b}: {ours['mean'] - theirs['mean']:+.4f} (std {spreads})")
         lines.append(f"{method}: " + ", ".join(cells))
     return lines
 
@@ -327,8 +336,7 @@ def main(argv=None):
           f"{args.compute_dtype}, {args.jobs} workers x {threads} torch threads")
     stamp = time.strftime("%Y%m%d-%H%M")
     if args.from_csv:
-        results = pd.concat([pd.read_csv(f) for f in args.from_csv], ignore_index=True)
-        results = results.drop_duplicates(["dataset", "method", "bits", "seed"], keep="last")
+        results = read_results(args.from_csv)
         names = {f.name for f in folders}
         results = results[results.dataset.isin(names) & results.bits.isin(args.bits)
                           & results.method.isin(args.methods)]
@@ -340,6 +348,7 @@ def main(argv=None):
         csv = out / f"reproduce-{stamp}.csv"
     results.to_csv(csv, index=False)
     seeds = sorted(results.seed.unique())
+    other = read_results(args.compare) if args.compare else None
 
     for folder in folders:
         name = folder.name
@@ -353,9 +362,7 @@ def main(argv=None):
         print(table.to_string())
         for line in findings(means, args.bits):
             print("  finding: " + line)
-        if args.compare:
-            other = pd.concat([pd.read_csv(f) for f in args.compare], ignore_index=True)
-            other = other.drop_duplicates(["dataset", "method", "bits", "seed"], keep="last")
+        if other is not None:
             print(f"  this run minus {', '.join(args.compare)} (mean over seeds; std of "
                   "each):")
             for line in compare(results, other, name, args.bits):
