@@ -7,7 +7,10 @@ The first encoder layer is an :class:`torch.nn.EmbeddingBag` over the vocabulary
 mini-batch of sparse documents costs ``nnz * hidden`` instead of ``batch * vocab * hidden``.
 Its gradient is kept dense: measured on 20 Newsgroups, torch's SparseAdam spent 43% of an
 epoch coalescing sparse gradients, while fused dense Adam updates the whole 10,000 x 500
-layer in about 2.4 ms.
+layer in about 2.4 ms. Writing only the rows a mini-batch touches (about 37% of the
+vocabulary at 200 documents) into a gradient buffer kept across steps measured no faster
+than autograd's fresh dense gradient (backward 301-331 against 269-319 ms an epoch, ng20,
+32 bits, bfloat16, one thread), so autograd keeps it.
 """
 
 import math
@@ -147,11 +150,11 @@ class MultinomialNLL(torch.autograd.Function):
         n_rows, n_features = logits.shape
         flat = rows * n_features + columns
         picked = logits.reshape(-1)[flat]
-        peak = logits.amax(dim=1, keepdim=True)
-        probs = (logits - peak).exp_()
-        sums = probs.sum(dim=1)
-        lse = peak.squeeze(1) + sums.log()
-        probs.div_(sums.unsqueeze(1))
+        # One fused softmax kernel (about 2.6x faster on one core than max, subtract,
+        # exp, sum, divide as separate passes). The log-sum-exp comes out of it: at a
+        # row's largest logit the softmax is exp(0) / sum, so lse = peak - log(max prob).
+        probs = torch.softmax(logits, dim=1)
+        lse = logits.amax(dim=1) - probs.amax(dim=1).log()
         totals = torch.zeros(n_rows, dtype=logits.dtype, device=logits.device)
         totals.index_add_(0, rows, weights)
         weighted = torch.zeros_like(totals).index_add_(0, rows, picked * weights)
