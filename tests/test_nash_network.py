@@ -77,6 +77,25 @@ def test_multinomial_nll_gradient_matches_autograd_reference():
     torch.testing.assert_close(g_got, g_ref)
 
 
+@pytest.mark.parametrize("scale, shift", [(1.0, 0.0), (40.0, 0.0), (5.0, 200.0), (5.0, -200.0)])
+def test_multinomial_nll_log_sum_exp_is_accurate_for_wide_and_shifted_logits(scale, shift):
+    # The forward pass reads the log-sum-exp off the softmax's largest entry; in float32 it
+    # must stay as accurate as torch.logsumexp, also where one word dominates (wide logits)
+    # and where all logits sit far from zero.
+    from skhash.nash._network import MultinomialNLL
+
+    gen = torch.Generator().manual_seed(1)
+    logits = torch.randn((6, 500), generator=gen) * scale + shift
+    rows = torch.arange(6).repeat_interleave(4)
+    cols = torch.randint(0, 500, (24,), generator=gen)
+    weights = torch.rand(24, generator=gen) + 0.5
+    got = MultinomialNLL.apply(logits, rows, cols, weights).double()
+    lg = logits.double()
+    expected = torch.zeros(6, dtype=torch.float64).index_add_(
+        0, rows, weights.double() * (torch.logsumexp(lg, dim=1)[rows] - lg[rows, cols])
+    )
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-3)
+
 def test_targets_sum_to_number_of_terms_and_inputs_have_unit_norm():
     X = sp.csr_matrix(np.array([[0.2, 0.0, 0.4, 0.4], [5.0, 1.0, 0.0, 0.0]], dtype=np.float32))
     inputs, targets = document_weights(X)
