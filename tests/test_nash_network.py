@@ -6,7 +6,12 @@ import scipy.sparse as sp
 import torch
 
 from skhash.nash._batches import BatchPlan, document_weights
-from skhash.nash._network import NASHNetwork, bernoulli_kl, straight_through_bernoulli
+from skhash.nash._network import (
+    MultinomialNLL,
+    NASHNetwork,
+    bernoulli_kl,
+    straight_through_bernoulli,
+)
 
 
 def test_straight_through_passes_gradient_unchanged():
@@ -55,8 +60,6 @@ def test_reconstruction_matches_dense_log_softmax():
 
 
 def test_multinomial_nll_gradient_matches_autograd_reference():
-    from skhash.nash._network import MultinomialNLL
-
     gen = torch.Generator().manual_seed(0)
     logits = torch.randn((4, 7), generator=gen, dtype=torch.float64, requires_grad=True)
     rows = torch.tensor([0, 0, 1, 3, 3, 3])
@@ -82,8 +85,6 @@ def test_multinomial_nll_log_sum_exp_is_accurate_for_wide_and_shifted_logits(sca
     # The forward pass reads the log-sum-exp off the softmax's largest entry; in float32 it
     # must stay as accurate as torch.logsumexp, also where one word dominates (wide logits)
     # and where all logits sit far from zero.
-    from skhash.nash._network import MultinomialNLL
-
     gen = torch.Generator().manual_seed(1)
     logits = torch.randn((6, 500), generator=gen) * scale + shift
     rows = torch.arange(6).repeat_interleave(4)
@@ -95,6 +96,7 @@ def test_multinomial_nll_log_sum_exp_is_accurate_for_wide_and_shifted_logits(sca
         0, rows, weights.double() * (torch.logsumexp(lg, dim=1)[rows] - lg[rows, cols])
     )
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-3)
+
 
 def test_targets_sum_to_number_of_terms_and_inputs_have_unit_norm():
     X = sp.csr_matrix(np.array([[0.2, 0.0, 0.4, 0.4], [5.0, 1.0, 0.0, 0.0]], dtype=np.float32))
