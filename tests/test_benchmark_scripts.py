@@ -1,5 +1,6 @@
-"""The reproduction benchmark runs end to end on a small generated data folder."""
+"""The benchmark scripts run end to end on a small generated data folder; their helpers."""
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+import torch
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from skhash.datasets import make_topic_corpus
@@ -27,13 +29,17 @@ def data_folder(tmp_path):
     return folder
 
 
-def _bench_reproduce():
+def _benchmark(name):
+    """A script of benchmarks/ imported as a module (as its worker processes import it)."""
     sys.path.insert(0, str(BENCHMARKS))
     try:
-        import bench_reproduce
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(BENCHMARKS))
-    return bench_reproduce
+
+
+def _bench_reproduce():
+    return _benchmark("bench_reproduce")
 
 
 def test_compare_gives_mean_differences_and_both_spreads():
@@ -72,3 +78,78 @@ def test_bench_reproduce_runs_and_records_the_compute_dtype(data_folder, tmp_pat
     assert (results.compute_dtype[~neural] == "").all()
     assert (pd.to_numeric(results.epochs[neural]) == 2).all()
     assert results.precision_at_100.between(0, 1).all()
+
+
+def _bench_ablation():
+    return _benchmark("bench_ablation")
+
+
+def test_ablation_targets_keep_each_documents_weight(data_folder):
+    from skhash.nash._batches import target_matrix
+
+    ablation = _bench_ablation()
+    X = sp.load_npz(data_folder / "X_train.npz").tolil()
+    X[3] = 0  # an empty document keeps no target
+    X = X.tocsr()
+    X.eliminate_zeros()
+    n_terms = np.diff(X.indptr)
+    for targets in (ablation.idf_divided_targets, ablation.sqrt_targets,
+                    ablation.presence_targets):
+        T = targets(X)
+        assert T.shape == X.shape and T.nnz == X.nnz
+        np.testing.assert_allclose(np.asarray(T.sum(axis=1)).ravel(), n_terms, rtol=1e-5)
+    np.testing.assert_array_equal(ablation.presence_targets(X).data, 1.0)
+    default = target_matrix(X)
+    np.testing.assert_allclose(ablation.doubled_targets(X).toarray(), 2 * default.toarray())
+    mean_len = n_terms[n_terms > 0].mean()
+    sums = np.asarray(ablation.mean_length_targets(X).sum(axis=1)).ravel()
+    np.testing.assert_allclose(sums[n_terms > 0], mean_len, rtol=1e-5)
+    assert sums[3] == 0
+    # idf divided out: within a row, a word's target is proportional to tfidf / idf
+    df = np.bincount(X.indices, minlength=X.shape[1])
+    idf = np.log((1 + X.shape[0]) / (1 + df)) + 1
+    row = ablation.idf_divided_targets(X)[0]
+    ratio = row.data / (X[0].data / idf[X[0].indices])
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-5)
+
+
+def test_linear_decay_steps_the_rate_down_to_zero():
+    ablation = _bench_ablation()
+    weight = torch.nn.Parameter(torch.ones(3))
+    schedule = ablation._LinearDecay(torch.optim.SGD([weight], lr=0.4), total_steps=4)
+    seen = []
+    for _ in range(5):
+        schedule.zero_grad()
+        weight.sum().backward()
+        schedule.step()
+        seen.append(schedule.optimizer.param_groups[0]["lr"])
+    np.testing.assert_allclose(seen, [0.3, 0.2, 0.1, 0.0, 0.0], atol=1e-12)
+    # SGD took steps of 0.4, 0.3, 0.2, 0.1 and then none
+    np.testing.assert_allclose(weight.detach().numpy(), np.zeros(3), atol=1e-6)
+
+
+def test_bench_ablation_runs_variants_beside_the_defaults(data_folder, tmp_path, capsys,
+                                                          monkeypatch):
+    ablation = _bench_ablation()
+    for name in ablation.MALLOC_ENV:
+        monkeypatch.delenv(name, raising=False)
+    out = tmp_path / "out"
+    ablation.main(["--data", str(data_folder), "--variants", "targets=presence",
+                   "lr-linear-decay", "--bits", "8", "--seeds", "0", "1", "--jobs", "1",
+                   "--hidden-layer-sizes", "32", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert "encoder [32]" in printed
+    assert "## topics, 8 bits: precision@100 over 2 seed(s)" in printed
+    assert "  [8/8] topics " in printed
+    (csv,) = out.glob("ablation-*.csv")
+    results = pd.read_csv(csv)
+    assert list(dict.fromkeys(results.variant)) == [
+        "defaults", "targets=presence", "lr-linear-decay", "ITQ"]
+    assert len(results) == 8
+    assert results.precision_at_100.between(0, 1).all()
+    assert results.epochs[results.variant != "ITQ"].between(1, 50).all()
+    table = ablation.summary(results, "topics", 8)
+    assert table.loc["defaults", "vs defaults"] == "+0.0000"
+    mean = results[results.variant == "ITQ"].precision_at_100.mean()
+    base = results[results.variant == "defaults"].precision_at_100.mean()
+    assert table.loc["ITQ", "vs defaults"] == f"{mean - base:+.4f}"

@@ -64,7 +64,7 @@ def cosine_neighbors(X, n_neighbors, block_entries=_BLOCK_ENTRIES):
     return indices, sims
 
 
-def neighbor_smoothed_targets(X, n_neighbors, weight):
+def neighbor_smoothed_targets(X, n_neighbors, weight, *, space=None):
     """Each document's reconstruction targets plus ``weight`` times its neighbours' mean.
 
     The targets are those of :func:`~skhash.nash._batches.document_weights` (a document's
@@ -80,6 +80,9 @@ def neighbor_smoothed_targets(X, n_neighbors, weight):
         Neighbours per document; capped at ``n_samples - 1``.
     weight : float
         Weight of the neighbours' mean target against the document's own.
+    space : sparse matrix of shape (n_samples, n_components), optional
+        Where the neighbours are found by cosine similarity (for instance a low-rank
+        projection of X); default X itself. The targets are always X's.
 
     Returns
     -------
@@ -98,7 +101,9 @@ def neighbor_smoothed_targets(X, n_neighbors, weight):
     k = min(n_neighbors, n - 1)
     if k < 1 or weight == 0:
         return own.astype(np.float32)
-    indices, sims = cosine_neighbors(X, k)
+    if space is not None and space.shape[0] != n:
+        raise ValueError(f"space has {space.shape[0]} rows, X has {n}.")
+    indices, sims = cosine_neighbors(X if space is None else sp.csr_matrix(space), k)
     keep = sims > 0
     counts = keep.sum(axis=1)
     rows = np.repeat(np.arange(n), k)[keep.ravel()]

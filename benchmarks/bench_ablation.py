@@ -1,0 +1,272 @@
+"""What NASHHasher's default choices are worth: NASH-DN at its defaults beside variants.
+
+For each data folder (the format of ``../shared/data/*``), fits ``NASHHasher()`` as shipped
+(NASH-DN, 500-500 encoder, 50 epochs of AdamW at 3e-3, batches of 200, reconstruction
+targets = the TF-IDF row rescaled to sum to its number of terms) and a set of named
+variants, each changing one thing, at the same bits and seeds, and prints precision@100
+(test queries against the training set) as mean +- std over seeds, its difference to the
+defaults of the same run, and the mean fit time. ITQ and TF-IDF cosine, measured in the
+same run, are the reference lines.
+
+The variants and what they change:
+
+* reconstruction targets (what the decoder's softmax is asked to give high probability):
+  ``targets/idf``: the TF-IDF weight divided by the corpus' own idf estimate
+  ``log((1 + n) / (1 + df)) + 1`` (back to sublinear term frequencies); ``targets=sqrt``:
+  square roots of the weights; ``targets=presence``: 1 per distinct term; ``targets*2``:
+  twice the default (the KL term half as heavy; Adam is blind to the loss' overall scale);
+  ``targets=mean-length``: every document weighs the corpus' mean number of terms;
+* neighbours (skhash's opt-in extension, ``target_neighbors=100, neighbor_weight=10``):
+  ``nbr100``: neighbours by TF-IDF cosine, as shipped; ``nbr100-lsa64``: neighbours by
+  cosine in a 64-dimensional TruncatedSVD projection of the L2-normalised rows;
+* training: ``batch=500``; ``batch=500,lr*2``; ``epochs=30``; ``epochs=80``; ``lr*2``;
+  ``lr-linear-decay``: the step size falls linearly from 3e-3 to 0 over the 50 epochs.
+
+The variants that are not parameters of the estimator (targets, LSA neighbours, the step
+size schedule) are small subclasses here that override the estimator's private hooks
+``_reconstruction_targets`` and ``_make_optimizer``: they measure, they are not features.
+
+    python benchmarks/bench_ablation.py                         # ng20 and reuters, 32 bits
+    python benchmarks/bench_ablation.py --variants defaults targets/idf --seeds 0
+"""
+
+import argparse
+import math
+import os
+import sys
+import time
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+from joblib import Parallel, delayed
+from sklearn.decomposition import TruncatedSVD
+from sklearn.preprocessing import normalize
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import data_folder, load_split, machine_line  # noqa: E402
+
+from skhash import NASHHasher  # noqa: E402
+from skhash.baselines import ITQHasher  # noqa: E402
+from skhash.metrics import cosine_precision_at_k, precision_at_k  # noqa: E402
+from skhash.nash._batches import target_matrix  # noqa: E402
+from skhash.nash._neighbor_targets import neighbor_smoothed_targets  # noqa: E402
+
+#: The same allocator settings as bench_reproduce.py (same results, less time).
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(64 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
+
+
+def _rescaled(X, values):
+    """CSR like X holding ``values`` per stored entry, each row rescaled to sum to its
+    number of stored entries (as the default targets are)."""
+    row_len = np.diff(X.indptr)
+    rows = np.repeat(np.arange(X.shape[0]), row_len)
+    total = np.bincount(rows, weights=values, minlength=X.shape[0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        data = values * (row_len / total)[rows]
+    return sp.csr_matrix((data.astype(np.float32), X.indices, X.indptr), shape=X.shape)
+
+
+def idf_divided_targets(X):
+    df = np.bincount(X.indices, minlength=X.shape[1])
+    idf = np.log((1.0 + X.shape[0]) / (1.0 + df)) + 1.0
+    return _rescaled(X, X.data / idf[X.indices])
+
+
+def sqrt_targets(X):
+    return _rescaled(X, np.sqrt(X.data.astype(np.float64)))
+
+
+def presence_targets(X):
+    return _rescaled(X, np.ones(X.nnz))
+
+
+def doubled_targets(X):
+    return target_matrix(X) * 2.0
+
+
+def mean_length_targets(X):
+    T = target_matrix(X)
+    row_len = np.diff(X.indptr)
+    mean_len = row_len[row_len > 0].mean()
+    scale = np.where(row_len > 0, mean_len / np.maximum(row_len, 1), 0.0)
+    return sp.csr_matrix(sp.diags(scale.astype(np.float32)) @ T)
+
+
+def lsa_neighbor_targets(X, n_components=64, n_neighbors=100, weight=10.0):
+    space = TruncatedSVD(n_components, random_state=0).fit_transform(normalize(X))
+    return neighbor_smoothed_targets(X, n_neighbors, weight,
+                                     space=sp.csr_matrix(space.astype(np.float32)))
+
+
+def _with_targets(targets):
+    """A NASHHasher whose decoder reconstructs ``targets(X)``."""
+
+    class Hasher(NASHHasher):
+        def _reconstruction_targets(self, X):
+            return targets(X)
+
+    return Hasher
+
+
+class _LinearDecay:
+    """Wraps an optimizer: after each step its step size is ``lr0 * (1 - steps / total)``."""
+
+    def __init__(self, optimizer, total_steps):
+        self.optimizer, self.total, self.done = optimizer, total_steps, 0
+        self.initial = [group["lr"] for group in optimizer.param_groups]
+
+    def zero_grad(self, set_to_none=True):
+        self.optimizer.zero_grad(set_to_none=set_to_none)
+
+    def step(self):
+        self.optimizer.step()
+        self.done += 1
+        left = max(0.0, 1.0 - self.done / self.total)
+        for group, lr in zip(self.optimizer.param_groups, self.initial):
+            group["lr"] = lr * left
+
+
+class LinearDecayNASH(NASHHasher):
+    """NASHHasher whose step size falls linearly to 0 over ``max_iter`` epochs."""
+
+    def fit(self, X, y=None):
+        self._n_train = X.shape[0]
+        return super().fit(X, y)
+
+    def _make_optimizer(self, network):
+        steps = self.max_iter * math.ceil(self._n_train / self._batch_size(self._n_train))
+        return _LinearDecay(super()._make_optimizer(network), steps)
+
+
+#: name -> factory(n_bits, seed, params) of the hasher to fit
+VARIANTS = {
+    "defaults": lambda b, s, kw: NASHHasher(b, random_state=s, **kw),
+    "targets/idf": lambda b, s, kw: _with_targets(idf_divided_targets)(b, random_state=s, **kw),
+    "targets=sqrt": lambda b, s, kw: _with_targets(sqrt_targets)(b, random_state=s, **kw),
+    "targets=presence": lambda b, s, kw: _with_targets(presence_targets)(b, random_state=s,
+                                                                         **kw),
+    "targets*2": lambda b, s, kw: _with_targets(doubled_targets)(b, random_state=s, **kw),
+    "targets=mean-length": lambda b, s, kw: _with_targets(mean_length_targets)(
+        b, random_state=s, **kw),
+    "nbr100": lambda b, s, kw: NASHHasher(b, target_neighbors=100, neighbor_weight=10.0,
+                                          random_state=s, **kw),
+    "nbr100-lsa64": lambda b, s, kw: _with_targets(lsa_neighbor_targets)(b, random_state=s,
+                                                                         **kw),
+    "batch=500": lambda b, s, kw: NASHHasher(b, batch_size=500, random_state=s, **kw),
+    "batch=500,lr*2": lambda b, s, kw: NASHHasher(b, batch_size=500, learning_rate_init=6e-3,
+                                                  random_state=s, **kw),
+    "epochs=30": lambda b, s, kw: NASHHasher(b, max_iter=30, random_state=s, **kw),
+    "epochs=80": lambda b, s, kw: NASHHasher(b, max_iter=80, random_state=s, **kw),
+    "lr*2": lambda b, s, kw: NASHHasher(b, learning_rate_init=6e-3, random_state=s, **kw),
+    "lr-linear-decay": lambda b, s, kw: LinearDecayNASH(b, random_state=s, **kw),
+}
+
+
+@lru_cache(maxsize=4)
+def _data(folder):
+    folder = Path(folder)
+    return (*load_split(folder, "train"), *load_split(folder, "test"))
+
+
+def run_one(folder, variant, n_bits, seed, threads, compute_dtype, hidden=None):
+    """Fit one variant (or ITQ) once and measure its precision@100; runs in a worker."""
+    torch.set_num_threads(threads)
+    X_train, y_train, X_test, y_test = _data(str(folder))
+    if variant == "ITQ":
+        hasher = ITQHasher(n_bits, random_state=seed)
+    else:
+        params = {"compute_dtype": compute_dtype}
+        if hidden:
+            params["hidden_layer_sizes"] = tuple(hidden)
+        hasher = VARIANTS[variant](n_bits, seed, params)
+    start = time.perf_counter()
+    hasher.fit(X_train)
+    fit_s = time.perf_counter() - start
+    precision = precision_at_k(
+        hasher.transform(X_test), y_test, hasher.transform(X_train), y_train, k=100
+    )
+    return {"dataset": Path(folder).name, "variant": variant, "bits": n_bits, "seed": seed,
+            "precision_at_100": precision, "fit_s": fit_s,
+            "epochs": getattr(hasher, "n_iter_", np.nan)}
+
+
+def summary(results, dataset, bits):
+    """variant x statistic for one dataset and bit length: a printable frame."""
+    part = results[(results.dataset == dataset) & (results.bits == bits)]
+    stats = part.groupby("variant", sort=False).agg(
+        mean=("precision_at_100", "mean"), std=("precision_at_100", "std"),
+        fit_s=("fit_s", "mean"))
+    base = stats.loc["defaults", "mean"] if "defaults" in stats.index else np.nan
+    return pd.DataFrame({
+        "precision@100": [f"{m:.4f} ± {s:.4f}" if not np.isnan(s) else f"{m:.4f}"
+                          for m, s in zip(stats["mean"], stats["std"])],
+        "vs defaults": [f"{m - base:+.4f}" for m in stats["mean"]],
+        "fit (s)": stats["fit_s"].round(1),
+    }, index=stats.index)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", nargs="+", default=["ng20", "reuters"],
+                        help="data folders (or names under SKHASH_DATA)")
+    parser.add_argument("--bits", nargs="+", type=int, default=[32])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument("--compute-dtype", choices=["float32", "bfloat16"], default="float32",
+                        help="every NASH fit's compute_dtype (default float32, the estimator's)")
+    parser.add_argument("--hidden-layer-sizes", nargs="+", type=int, default=None,
+                        help="every NASH fit's encoder widths (default: the estimator's, "
+                             "500 500)")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes")
+    parser.add_argument("--out", default="benchmarks/results", help="folder for the CSV")
+    args = parser.parse_args(argv)
+    folders = [data_folder(d) for d in args.data]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    for name, value in MALLOC_ENV.items():
+        os.environ.setdefault(name, value)
+    started = time.perf_counter()
+    print(f"# {time.strftime('%Y-%m-%d %H:%M')} | {machine_line()}")
+    print(f"# bits {args.bits}, seeds {args.seeds}, compute_dtype {args.compute_dtype}, "
+          f"encoder {args.hidden_layer_sizes or 'the default (500, 500)'}, "
+          f"{args.jobs} workers x {threads} torch threads")
+
+    variants = list(dict.fromkeys(["defaults", *args.variants]))
+    tasks = [(f, v, b, s) for f in folders for v in [*variants, "ITQ"] for b in args.bits
+             for s in args.seeds]
+    import bench_ablation  # workers resolve run_one through the module, not __main__
+
+    rows = []
+    for row in Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
+            delayed(bench_ablation.run_one)(str(f), v, b, s, threads, args.compute_dtype,
+                                           args.hidden_layer_sizes)
+            for f, v, b, s in tasks):
+        rows.append(row)
+        print(f"  [{len(rows)}/{len(tasks)}] {row['dataset']} {row['variant']} {row['bits']} "
+              f"bits seed {row['seed']}: {row['precision_at_100']:.4f} ({row['fit_s']:.0f} s)",
+              flush=True)
+    results = pd.DataFrame(rows)
+    order = {v: i for i, v in enumerate([*variants, "ITQ"])}
+    results = results.sort_values(["dataset", "bits", "seed"], ignore_index=True)
+    results = results.iloc[results.variant.map(order).argsort(kind="stable")]
+    csv = out / f"ablation-{time.strftime('%Y%m%d-%H%M')}.csv"
+    results.to_csv(csv, index=False)
+    for folder in folders:
+        X_train, y_train, X_test, y_test = _data(str(folder))
+        cosine = cosine_precision_at_k(X_test, y_test, X_train, y_train, k=100)
+        for bits in args.bits:
+            print(f"\n## {folder.name}, {bits} bits: precision@100 over {len(args.seeds)} "
+                  f"seed(s); TF-IDF cosine {cosine:.4f}")
+            print(summary(results, folder.name, bits).to_string())
+    print(f"\nCSV: {csv}")
+    print(f"wall time: {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
