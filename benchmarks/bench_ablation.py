@@ -35,7 +35,6 @@ import math
 import os
 import sys
 import time
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +47,12 @@ from sklearn.preprocessing import normalize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import data_folder, load_split, machine_line  # noqa: E402
+from _common import (  # noqa: E402
+    data_folder,
+    load_corpus,
+    machine_line,
+    set_worker_malloc_env,
+)
 
 from skhash import NASHHasher  # noqa: E402
 from skhash.baselines import ITQHasher  # noqa: E402
@@ -56,19 +60,11 @@ from skhash.metrics import cosine_precision_at_k, precision_at_k  # noqa: E402
 from skhash.nash._batches import target_matrix  # noqa: E402
 from skhash.nash._neighbor_targets import neighbor_smoothed_targets  # noqa: E402
 
-#: The same allocator settings as bench_reproduce.py (same results, less time).
-MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(64 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
-
 
 def _rescaled(X, values):
-    """CSR like X holding ``values`` per stored entry, each row rescaled to sum to its
-    number of stored entries (as the default targets are)."""
-    row_len = np.diff(X.indptr)
-    rows = np.repeat(np.arange(X.shape[0]), row_len)
-    total = np.bincount(rows, weights=values, minlength=X.shape[0])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        data = values * (row_len / total)[rows]
-    return sp.csr_matrix((data.astype(np.float32), X.indices, X.indptr), shape=X.shape)
+    """CSR like X holding ``values`` (positive) per stored entry, each row rescaled to sum
+    to its number of stored entries: the default targets' rescaling, applied to them."""
+    return target_matrix(sp.csr_matrix((values, X.indices, X.indptr), shape=X.shape))
 
 
 def idf_divided_targets(X):
@@ -167,16 +163,10 @@ VARIANTS = {
 }
 
 
-@lru_cache(maxsize=4)
-def _data(folder):
-    folder = Path(folder)
-    return (*load_split(folder, "train"), *load_split(folder, "test"))
-
-
 def run_one(folder, variant, n_bits, seed, threads, compute_dtype, hidden=None):
     """Fit one variant (or ITQ) once and measure its precision@100; runs in a worker."""
     torch.set_num_threads(threads)
-    X_train, y_train, X_test, y_test = _data(str(folder))
+    X_train, y_train, X_test, y_test = load_corpus(str(folder))
     if variant == "ITQ":
         hasher = ITQHasher(n_bits, random_state=seed)
     else:
@@ -229,8 +219,7 @@ def main(argv=None):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
-    for name, value in MALLOC_ENV.items():
-        os.environ.setdefault(name, value)
+    set_worker_malloc_env()
     started = time.perf_counter()
     print(f"# {time.strftime('%Y-%m-%d %H:%M')} | {machine_line()}")
     print(f"# bits {args.bits}, seeds {args.seeds}, compute_dtype {args.compute_dtype}, "
@@ -258,7 +247,7 @@ def main(argv=None):
     csv = out / f"ablation-{time.strftime('%Y%m%d-%H%M')}.csv"
     results.to_csv(csv, index=False)
     for folder in folders:
-        X_train, y_train, X_test, y_test = _data(str(folder))
+        X_train, y_train, X_test, y_test = load_corpus(str(folder))
         cosine = cosine_precision_at_k(X_test, y_test, X_train, y_train, k=100)
         for bits in args.bits:
             print(f"\n## {folder.name}, {bits} bits: precision@100 over {len(args.seeds)} "

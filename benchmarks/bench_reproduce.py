@@ -29,7 +29,6 @@ import argparse
 import os
 import sys
 import time
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -39,20 +38,20 @@ from joblib import Parallel, delayed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import data_folder, load_split, machine_line, matmul_gflops  # noqa: E402
+from _common import (  # noqa: E402
+    MALLOC_ENV,
+    data_folder,
+    load_corpus,
+    machine_line,
+    matmul_gflops,
+    set_worker_malloc_env,
+)
 
 from skhash import NASHHasher, SupervisedNASHHasher  # noqa: E402
 from skhash.baselines import ITQHasher, LSHHasher, SpectralHasher, VDSHHasher  # noqa: E402
 from skhash.metrics import cosine_precision_at_k, precision_at_k  # noqa: E402
 
 BITS = (8, 16, 32, 64, 128)
-
-#: Set for the worker processes unless already set. glibc's malloc hands large freed
-#: blocks (a mini-batch's 200 x vocabulary softmax, the first layer's gradient) back to
-#: the kernel and faults them in again at the next step; with these it keeps them. Same
-#: results; measured on reuters, NASH-DN in bfloat16, 15 fits in two workers: 603 s of
-#: fits without, 531 s with. Ignored where the C library is not glibc.
-MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(64 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
 
 #: name -> (factory(n_bits, seed, neural_params), neural?, supervised?)
 METHODS = {
@@ -92,18 +91,10 @@ PAPER = {
 }
 
 
-@lru_cache(maxsize=4)
-def _data(folder):
-    folder = Path(folder)
-    X_train, y_train = load_split(folder, "train")
-    X_test, y_test = load_split(folder, "test")
-    return X_train, y_train, X_test, y_test
-
-
 def run_one(folder, method, n_bits, seed, epochs, threads, compute_dtype="float32"):
     """Fit one method once and measure its precision@100; runs in a worker process."""
     torch.set_num_threads(threads)
-    X_train, y_train, X_test, y_test = _data(str(folder))
+    X_train, y_train, X_test, y_test = load_corpus(str(folder))
     factory, neural, supervised = METHODS[method]
     params = {}
     if neural:
@@ -274,8 +265,8 @@ def run_all(folders, methods, bits, seeds, epochs, jobs, threads, compute_dtype)
     # Neural and long fits first, so the workers finish together.
     tasks = [(f, m, b, s) for f in folders for m in methods for b in bits for s in seeds]
     tasks.sort(key=lambda t: (not METHODS[t[1]][1], -t[2]))
-    # Workers import this file as a module (a function from __main__ would carry its
-    # lru_cache by reference, which the workers cannot resolve).
+    # Workers import this file as a module and find run_one there by name (a function
+    # of __main__ would be pickled by value instead).
     import bench_reproduce
 
     finished = Parallel(n_jobs=jobs, verbose=0, return_as="generator_unordered")(
@@ -326,8 +317,7 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
 
-    for name, value in MALLOC_ENV.items():
-        os.environ.setdefault(name, value)  # read by each worker's C library at start
+    set_worker_malloc_env()
     started = time.perf_counter()
     print(f"# {time.strftime('%Y-%m-%d %H:%M')} | {machine_line()}")
     print("# worker processes: " + ", ".join(f"{k}={os.environ[k]}" for k in MALLOC_ENV))
@@ -352,7 +342,7 @@ def main(argv=None):
 
     for folder in folders:
         name = folder.name
-        X_train, y_train, X_test, y_test = _data(str(folder))
+        X_train, y_train, X_test, y_test = load_corpus(str(folder))
         cosine = cosine_precision_at_k(X_test, y_test, X_train, y_train, k=100)
         table, means, stds = summary_table(results, name, cosine, args.bits)
         print(f"\n## {name}: precision@100, test queries vs train "
@@ -375,7 +365,7 @@ def main(argv=None):
     print(per_method.round(1).to_string())
     by_name = {f.name: f for f in folders}
     flops = sum(
-        matmul_flops(_data(str(by_name[r.dataset]))[0], r.bits, r.epochs, n_heads(r.method))
+        matmul_flops(load_corpus(str(by_name[r.dataset]))[0], r.bits, r.epochs, n_heads(r.method))
         for r in results.itertuples() if METHODS[r.method][1]
     )
     print(f"matrix products of the neural fits: {flops / 1e12:.0f} TFLOP; at this machine's "

@@ -131,7 +131,7 @@ def test_linear_decay_steps_the_rate_down_to_zero():
 def test_bench_ablation_runs_variants_beside_the_defaults(data_folder, tmp_path, capsys,
                                                           monkeypatch):
     ablation = _bench_ablation()
-    for name in ablation.MALLOC_ENV:
+    for name in _benchmark("_common").MALLOC_ENV:  # main sets them; restored after the test
         monkeypatch.delenv(name, raising=False)
     out = tmp_path / "out"
     ablation.main(["--data", str(data_folder), "--variants", "targets=presence",

@@ -62,7 +62,6 @@ def test_smoothed_targets_add_the_mean_of_similar_neighbours():
     assert (sims[idx == 3] <= 0).all()  # an empty document is never a counted neighbour
 
 
-
 def test_smoothed_targets_take_neighbours_from_the_given_space():
     X = _random_docs(seed=2)
     own = target_matrix(X).toarray()
@@ -74,6 +73,7 @@ def test_smoothed_targets_take_neighbours_from_the_given_space():
     np.testing.assert_allclose(got, own[:n] + 0.5 * own[partner], rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="space has 4 rows, X has"):
         neighbor_smoothed_targets(X[:n], 1, 0.5, space=space[:4])
+
 
 def test_batches_carry_their_own_target_pattern_in_order():
     X = _random_docs()

@@ -98,11 +98,11 @@ def neighbor_smoothed_targets(X, n_neighbors, weight, *, space=None):
     """
     own = target_matrix(X)
     n = X.shape[0]
+    if space is not None and space.shape[0] != n:
+        raise ValueError(f"space has {space.shape[0]} rows, X has {n}.")
     k = min(n_neighbors, n - 1)
     if k < 1 or weight == 0:
         return own.astype(np.float32)
-    if space is not None and space.shape[0] != n:
-        raise ValueError(f"space has {space.shape[0]} rows, X has {n}.")
     indices, sims = cosine_neighbors(X if space is None else sp.csr_matrix(space), k)
     keep = sims > 0
     counts = keep.sum(axis=1)
