@@ -20,14 +20,21 @@ The variants and what they change:
   ``nbr100``: neighbours by TF-IDF cosine, as shipped; ``nbr100-lsa64``: neighbours by
   cosine in a 64-dimensional TruncatedSVD projection of the L2-normalised rows;
 * training: ``batch=500``; ``batch=500,lr*2``; ``epochs=30``; ``epochs=80``; ``lr*2``;
-  ``lr-linear-decay``: the step size falls linearly from 3e-3 to 0 over the 50 epochs.
+  ``lr-linear-decay``: the step size falls linearly from 3e-3 to 0 over the 50 epochs;
+  ``dropout=0.1``, ``dropout=0.2``: dropout on the encoder's hidden units in training.
 
 The variants that are not parameters of the estimator (targets, LSA neighbours, the step
-size schedule) are small subclasses here that override the estimator's private hooks
-``_reconstruction_targets`` and ``_make_optimizer``: they measure, they are not features.
+size schedule, dropout) are small subclasses here that override the estimator's private
+hooks ``_reconstruction_targets``, ``_make_optimizer`` and ``_build_network``: they
+measure, they are not features.
+
+``--per-label`` also prints, per dataset, the precision@100 of the test queries that carry
+each label (a query with several labels counts under each), for every variant, ITQ and
+TF-IDF cosine: where a variant wins or loses, not only by how much.
 
     python benchmarks/bench_ablation.py                         # ng20 and reuters, 32 bits
     python benchmarks/bench_ablation.py --variants defaults targets/idf --seeds 0
+    python benchmarks/bench_ablation.py --variants dropout=0.2 --per-label
 """
 
 import argparse
@@ -139,6 +146,18 @@ class LinearDecayNASH(NASHHasher):
         return _LinearDecay(super()._make_optimizer(network), steps)
 
 
+def _with_dropout(p):
+    """A NASHHasher whose encoder drops each hidden unit with probability ``p`` in training."""
+
+    class Hasher(NASHHasher):
+        def _build_network(self, *args, **kwargs):
+            network = super()._build_network(*args, **kwargs)
+            network.encoder.dropout = p
+            return network
+
+    return Hasher
+
+
 #: name -> factory(n_bits, seed, params) of the hasher to fit
 VARIANTS = {
     "defaults": lambda b, s, kw: NASHHasher(b, random_state=s, **kw),
@@ -160,6 +179,8 @@ VARIANTS = {
     "epochs=80": lambda b, s, kw: NASHHasher(b, max_iter=80, random_state=s, **kw),
     "lr*2": lambda b, s, kw: NASHHasher(b, learning_rate_init=6e-3, random_state=s, **kw),
     "lr-linear-decay": lambda b, s, kw: LinearDecayNASH(b, random_state=s, **kw),
+    "dropout=0.1": lambda b, s, kw: _with_dropout(0.1)(b, random_state=s, **kw),
+    "dropout=0.2": lambda b, s, kw: _with_dropout(0.2)(b, random_state=s, **kw),
 }
 
 
@@ -177,12 +198,13 @@ def run_one(folder, variant, n_bits, seed, threads, compute_dtype, hidden=None):
     start = time.perf_counter()
     hasher.fit(X_train)
     fit_s = time.perf_counter() - start
-    precision = precision_at_k(
-        hasher.transform(X_test), y_test, hasher.transform(X_train), y_train, k=100
+    per_query = precision_at_k(
+        hasher.transform(X_test), y_test, hasher.transform(X_train), y_train, k=100,
+        average=False,
     )
     return {"dataset": Path(folder).name, "variant": variant, "bits": n_bits, "seed": seed,
-            "precision_at_100": precision, "fit_s": fit_s,
-            "epochs": getattr(hasher, "n_iter_", np.nan)}
+            "precision_at_100": float(per_query.mean()), "fit_s": fit_s,
+            "epochs": getattr(hasher, "n_iter_", np.nan), "per_query": per_query}
 
 
 def summary(results, dataset, bits):
@@ -200,6 +222,42 @@ def summary(results, dataset, bits):
     }, index=stats.index)
 
 
+def label_indicator(y, names=None):
+    """(n_queries, n_labels) 0/1 matrix of the queries' labels, and the labels' names.
+
+    ``y`` holds class indices (one label a query) or is already an indicator matrix;
+    ``names`` (as in a data folder's labels.txt) names class index / column i."""
+    y = np.asarray(y)
+    if y.ndim == 2:
+        columns = np.arange(y.shape[1])
+        indicator = y != 0
+    else:
+        columns = np.unique(y)
+        indicator = y[:, None] == columns[None, :]
+    labels = [names[c] if names is not None and c < len(names) else str(c) for c in columns]
+    return indicator, labels
+
+
+def per_label(results, dataset, bits, y_test, names=None, cosine=None):
+    """label x (queries, each variant, cosine): mean precision@100 of the test queries that
+    carry the label, each fit's per-query values averaged over seeds first."""
+    indicator, labels = label_indicator(y_test, names)
+    part = results[(results.dataset == dataset) & (results.bits == bits)]
+    columns = {"queries": indicator.sum(axis=0)}
+    weights = indicator / np.maximum(indicator.sum(axis=0), 1)
+    for variant, fits in part.groupby("variant", sort=False):
+        columns[variant] = np.mean(np.stack(fits.per_query.to_list()), axis=0) @ weights
+    if cosine is not None:
+        columns["cosine"] = cosine @ weights
+    table = pd.DataFrame(columns, index=pd.Index(labels, name="label"))
+    return table.sort_values("queries", ascending=False, kind="stable")
+
+
+def _label_names(folder):
+    path = Path(folder) / "labels.txt"
+    return path.read_text().splitlines() if path.is_file() else None
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", nargs="+", default=["ng20", "reuters"],
@@ -212,6 +270,8 @@ def main(argv=None):
     parser.add_argument("--hidden-layer-sizes", nargs="+", type=int, default=None,
                         help="every NASH fit's encoder widths (default: the estimator's, "
                              "500 500)")
+    parser.add_argument("--per-label", action="store_true",
+                        help="also print (and save) precision@100 per query label")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     parser.add_argument("--out", default="benchmarks/results", help="folder for the CSV")
     args = parser.parse_args(argv)
@@ -244,16 +304,34 @@ def main(argv=None):
     order = {v: i for i, v in enumerate([*variants, "ITQ"])}
     results = results.sort_values(["dataset", "bits", "seed"], ignore_index=True)
     results = results.iloc[results.variant.map(order).argsort(kind="stable")]
-    csv = out / f"ablation-{time.strftime('%Y%m%d-%H%M')}.csv"
-    results.to_csv(csv, index=False)
+    stamp = time.strftime('%Y%m%d-%H%M')
+    csv = out / f"ablation-{stamp}.csv"
+    results.drop(columns="per_query").to_csv(csv, index=False)
+    label_tables = []
     for folder in folders:
         X_train, y_train, X_test, y_test = load_corpus(str(folder))
-        cosine = cosine_precision_at_k(X_test, y_test, X_train, y_train, k=100)
+        cosine = cosine_precision_at_k(X_test, y_test, X_train, y_train, k=100,
+                                       average=False)
         for bits in args.bits:
             print(f"\n## {folder.name}, {bits} bits: precision@100 over {len(args.seeds)} "
-                  f"seed(s); TF-IDF cosine {cosine:.4f}")
+                  f"seed(s); TF-IDF cosine {cosine.mean():.4f}")
             print(summary(results, folder.name, bits).to_string())
+            if args.per_label:
+                table = per_label(results, folder.name, bits, y_test, _label_names(folder),
+                                  cosine)
+                print(f"\n## {folder.name}, {bits} bits: precision@100 of the test queries "
+                      f"with each label")
+                print(table.to_string(float_format="{:.4f}".format))
+                label_tables.append(table.reset_index().melt(
+                    id_vars=["label", "queries"], var_name="variant",
+                    value_name="precision_at_100").assign(dataset=folder.name, bits=bits))
     print(f"\nCSV: {csv}")
+    if label_tables:
+        labels_csv = out / f"ablation-{stamp}-per-label.csv"
+        pd.concat(label_tables, ignore_index=True)[
+            ["dataset", "bits", "label", "queries", "variant", "precision_at_100"]
+        ].to_csv(labels_csv, index=False)
+        print(f"CSV: {labels_csv}")
     print(f"wall time: {time.perf_counter() - started:.0f} s")
 
 

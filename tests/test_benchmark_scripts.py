@@ -113,6 +113,35 @@ def test_ablation_targets_keep_each_documents_weight(data_folder):
     np.testing.assert_allclose(ratio, ratio[0], rtol=1e-5)
 
 
+def test_per_label_averages_seeds_then_the_queries_of_each_label():
+    ablation = _bench_ablation()
+    fits = pd.DataFrame({
+        "dataset": "d", "bits": 8, "variant": ["a", "a", "b"], "seed": [0, 1, 0],
+        "per_query": [np.array([1.0, 0.0, 0.5]), np.array([0.0, 0.0, 0.5]),
+                      np.array([0.2, 0.4, 0.6])]})
+    # multi-label: query 0 has labels x and y, query 1 has y, query 2 has z
+    y = np.array([[1, 1, 0], [0, 1, 0], [0, 0, 1]])
+    table = ablation.per_label(fits, "d", 8, y, ["x", "y", "z"], cosine=np.ones(3))
+    assert table.index.tolist() == ["y", "x", "z"]  # most queries first
+    assert table.queries.tolist() == [2, 1, 1]
+    # a: per-query means over seeds 0.5, 0.0, 0.5
+    np.testing.assert_allclose(table["a"], [0.25, 0.5, 0.5])
+    np.testing.assert_allclose(table["b"], [0.3, 0.2, 0.6])
+    np.testing.assert_allclose(table["cosine"], [1.0, 1.0, 1.0])
+    # single-label classes, unnamed: named by their value
+    table = ablation.per_label(fits, "d", 8, np.array([7, 3, 7]))
+    assert table.index.tolist() == ["7", "3"]
+    np.testing.assert_allclose(table["b"], [0.4, 0.4])
+
+
+def test_dropout_variant_sets_the_encoders_dropout():
+    ablation = _bench_ablation()
+    hasher = ablation.VARIANTS["dropout=0.2"](4, 0, {"hidden_layer_sizes": (8,)})
+    network = hasher._build_network(30, (8,), 0)
+    assert network.encoder.dropout == 0.2
+    assert ablation.VARIANTS["defaults"](4, 0, {})._build_network(30, (8,), 0).encoder.dropout == 0
+
+
 def test_linear_decay_steps_the_rate_down_to_zero():
     ablation = _bench_ablation()
     weight = torch.nn.Parameter(torch.ones(3))
@@ -134,18 +163,35 @@ def test_bench_ablation_runs_variants_beside_the_defaults(data_folder, tmp_path,
     for name in _benchmark("_common").MALLOC_ENV:  # main sets them; restored after the test
         monkeypatch.delenv(name, raising=False)
     out = tmp_path / "out"
+    (data_folder / "labels.txt").write_text("sport\npolitics\nscience\nfood\n")
     ablation.main(["--data", str(data_folder), "--variants", "targets=presence",
-                   "lr-linear-decay", "--bits", "8", "--seeds", "0", "1", "--jobs", "1",
-                   "--hidden-layer-sizes", "32", "--out", str(out)])
+                   "lr-linear-decay", "dropout=0.2", "--bits", "8", "--seeds", "0", "1",
+                   "--jobs", "1", "--hidden-layer-sizes", "32", "--per-label",
+                   "--out", str(out)])
     printed = capsys.readouterr().out
     assert "encoder [32]" in printed
     assert "## topics, 8 bits: precision@100 over 2 seed(s)" in printed
-    assert "  [8/8] topics " in printed
-    (csv,) = out.glob("ablation-*.csv")
+    assert "## topics, 8 bits: precision@100 of the test queries with each label" in printed
+    assert "  [10/10] topics " in printed
+    (csv,) = out.glob("ablation-*[0-9].csv")
     results = pd.read_csv(csv)
     assert list(dict.fromkeys(results.variant)) == [
-        "defaults", "targets=presence", "lr-linear-decay", "ITQ"]
-    assert len(results) == 8
+        "defaults", "targets=presence", "lr-linear-decay", "dropout=0.2", "ITQ"]
+    assert len(results) == 10
+    (labels_csv,) = out.glob("ablation-*-per-label.csv")
+    by_label = pd.read_csv(labels_csv)
+    y_test = np.load(data_folder / "y_test.npy")
+    assert set(by_label.label) == {"sport", "politics", "science", "food"}
+    assert set(by_label.variant) == {"defaults", "targets=presence", "lr-linear-decay",
+                                     "dropout=0.2", "ITQ", "cosine"}
+    queries = by_label.drop_duplicates("label").set_index("label").queries
+    assert queries.to_dict() == {name: int((y_test == i).sum()) for i, name in
+                                 enumerate(["sport", "politics", "science", "food"])}
+    # the label means, weighted by their queries, give back each variant's mean
+    for variant, mean in results.groupby("variant").precision_at_100.mean().items():
+        part = by_label[by_label.variant == variant]
+        assert (part.precision_at_100 * part.queries).sum() / part.queries.sum() == \
+            pytest.approx(mean)
     assert results.precision_at_100.between(0, 1).all()
     assert results.epochs[results.variant != "ITQ"].between(1, 50).all()
     table = ablation.summary(results, "topics", 8)

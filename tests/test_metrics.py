@@ -38,6 +38,31 @@ def test_precision_and_recall_by_hand():
     assert precision_at_k(Q, Q_Y, DB, DB_Y, k=100) == 0.5
 
 
+def test_per_query_precision_by_hand():
+    # q0 ranking 0,1,3,2 -> relevance 1,0,1,0; q1 ranking 2,3,1,0 -> relevance 1,0,1,0
+    per_query = precision_at_k(Q, Q_Y, DB, DB_Y, k=1, average=False)
+    assert per_query.shape == (2,) and per_query.dtype == np.float64
+    assert per_query.tolist() == [1.0, 1.0]
+    far_y = np.array([1, 0])  # the same codes, each query now of the other class
+    assert precision_at_k(Q, far_y, DB, DB_Y, k=3, average=False).tolist() == [
+        pytest.approx(1 / 3), pytest.approx(1 / 3)]
+    # leave-one-out: one value per query, the same mean as average=True
+    codes = np.array([[0, 0], [0, 1], [1, 1], [1, 1]])
+    loo = precision_at_k(codes, [0, 1, 1, 1], k=2, average=False)
+    assert loo.tolist() == [0.0, 0.5, 1.0, 1.0]  # q0: db1, then db2 of the tie (both class 1)
+    assert loo.mean() == precision_at_k(codes, [0, 1, 1, 1], k=2)
+
+
+def test_cosine_per_query_precision_by_hand():
+    X_db = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    X_q = np.array([[1.0, 0.05], [0.05, 1.0]])
+    per_query = cosine_precision_at_k(X_q, ["a", "a"], X_db, ["a", "a", "b", "a"], k=2,
+                                      average=False)
+    # q0's two nearest are db0, db1 (both a); q1's are db2 (b), db3 (a)
+    assert per_query.tolist() == [1.0, 0.5]
+    assert cosine_precision_at_k(X_q, ["a", "a"], X_db, ["a", "a", "b", "a"], k=2) == 0.75
+
+
 def test_mean_average_precision_by_hand():
     # both queries: relevant at ranks 1 and 3 -> (1/1 + 2/3) / 2
     assert mean_average_precision(Q, Q_Y, DB, DB_Y) == pytest.approx((1 + 2 / 3) / 2)
@@ -108,10 +133,14 @@ def test_bounds_and_query_order_invariance(problem, k, seed):
     radius = k % (codes.shape[1] + 1)
     value = precision_within_radius(codes, labels, db_codes, db_labels, radius=radius)
     assert 0.0 <= value <= 1.0
-    # chunking does not change anything
+    # chunking does not change anything, and the per-query values average to the mean
     assert precision_at_k(codes, labels, k=k, chunk_size=3) == pytest.approx(
         precision_at_k(codes, labels, k=k)
     )
+    per_query = precision_at_k(codes, labels, k=k, chunk_size=3, average=False)
+    assert per_query.shape == (codes.shape[0],)
+    assert ((per_query >= 0) & (per_query <= 1)).all()
+    assert per_query.mean() == pytest.approx(precision_at_k(codes, labels, k=k))
     curve = hamming_precision_recall(codes, labels, chunk_size=5)
     assert curve["mean_retrieved"].iloc[-1] == codes.shape[0] - 1
     assert (np.diff(curve["recall"].dropna()) >= -1e-12).all()

@@ -98,6 +98,22 @@ def test_multinomial_nll_log_sum_exp_is_accurate_for_wide_and_shifted_logits(sca
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-3)
 
 
+def test_encoder_dropout_zeroes_and_rescales_units_in_training_only():
+    torch.manual_seed(0)
+    X = np.array([[0, 2, 0, 1, 0], [3, 0, 0, 0, 1], [1, 1, 1, 0, 0]], dtype=np.float32)
+    net = NASHNetwork(5, 4, (400,), "none", 0.5).eval()
+    batch = _batch(X)
+    plain = net.encoder(batch).detach()
+    net.encoder.dropout = 0.5
+    np.testing.assert_array_equal(net.encoder(batch).detach(), plain)  # eval: no dropout
+    dropped = net.train().encoder(batch).detach()
+    kept = dropped != 0
+    # each unit is either zeroed or scaled by 1 / (1 - p)
+    np.testing.assert_allclose(dropped[kept], 2 * plain[kept], rtol=1e-6)
+    positive = plain > 0
+    assert 0.35 < (~kept[positive]).float().mean().item() < 0.65
+
+
 def test_targets_sum_to_number_of_terms_and_inputs_have_unit_norm():
     X = sp.csr_matrix(np.array([[0.2, 0.0, 0.4, 0.4], [5.0, 1.0, 0.0, 0.0]], dtype=np.float32))
     inputs, targets = document_weights(X)

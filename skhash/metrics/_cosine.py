@@ -9,7 +9,7 @@ from ._retrieval import _check_k, _check_labels, _relevance
 
 
 def cosine_precision_at_k(X_query, query_labels, X_database, database_labels, *, k=100,
-                          chunk_size=DEFAULT_CHUNK):
+                          chunk_size=DEFAULT_CHUNK, average=True):
     """Mean precision of the k nearest database rows by cosine similarity of the features.
 
     What the codes are measured against: the same retrieval protocol as
@@ -31,10 +31,12 @@ def cosine_precision_at_k(X_query, query_labels, X_database, database_labels, *,
         Items retrieved per query (all of them when the database is smaller).
     chunk_size : int, default=512
         Queries ranked at once (a dense ``chunk_size x n_database`` block).
+    average : bool, default=True
+        If False, return each query's precision instead of their mean.
 
     Returns
     -------
-    precision : float
+    precision : float, or ndarray of shape (n_queries,) when ``average=False``
         Fraction of relevant items among the k retrieved, averaged over queries.
 
     Examples
@@ -50,11 +52,11 @@ def cosine_precision_at_k(X_query, query_labels, X_database, database_labels, *,
     database_labels = _check_labels(database_labels, X_database.shape[0], "database_labels")
     Xq, Xd = normalize(X_query), normalize(X_database)
     k = min(k, Xd.shape[0])
-    hits = 0.0
+    precision = np.empty(Xq.shape[0])
     for start in range(0, Xq.shape[0], chunk_size):
         sims = Xq[start:start + chunk_size] @ Xd.T
         sims = sims.toarray() if sp.issparse(sims) else np.asarray(sims)
         top = np.argsort(-sims, axis=1, kind="stable")[:, :k]
         q = query_labels[start:start + chunk_size]
-        hits += _relevance(q, database_labels[top]).mean(axis=1).sum()
-    return float(hits / Xq.shape[0])
+        precision[start:start + len(q)] = _relevance(q, database_labels[top]).mean(axis=1)
+    return precision if not average else float(precision.mean())

@@ -81,7 +81,7 @@ _SHARED_PARAMS = """
 
 def precision_at_k(
     query_codes, query_labels, database_codes=None, database_labels=None, *, k=100,
-    chunk_size=DEFAULT_CHUNK,
+    chunk_size=DEFAULT_CHUNK, average=True,
 ):
     """Mean precision of the k nearest database codes by Hamming distance.
 
@@ -90,10 +90,13 @@ def precision_at_k(
     k : int, default=100
         Items retrieved per query. When the database (less the query itself) has fewer
         than ``k`` items, all of them are used.
+    average : bool, default=True
+        If False, return each query's precision instead of their mean: for a breakdown
+        by class, or a paired comparison of two hashers on the same queries.
 
     Returns
     -------
-    precision : float
+    precision : float, or ndarray of shape (n_queries,) when ``average=False``
         Fraction of relevant items among the k retrieved, averaged over queries. Ties
         in distance are broken by ascending database index, so the figure reproduces.
 
@@ -104,9 +107,12 @@ def precision_at_k(
     >>> codes = np.array([[0, 0], [0, 1], [1, 1], [1, 1]])
     >>> precision_at_k(codes, [0, 0, 1, 1], k=1)
     1.0
+    >>> precision_at_k(codes, [0, 1, 1, 1], k=2, average=False).tolist()
+    [0.0, 0.5, 1.0, 1.0]
     """
-    return _at_k(query_codes, query_labels, database_codes, database_labels, k, chunk_size,
-                 with_recall=False)[0]
+    per_query = _at_k(query_codes, query_labels, database_codes, database_labels, k,
+                      chunk_size, with_recall=False)[0]
+    return per_query if not average else float(per_query.mean())
 
 
 def recall_at_k(
@@ -141,16 +147,18 @@ def recall_at_k(
 
 def _at_k(query_codes, query_labels, database_codes, database_labels, k, chunk_size,
           with_recall):
-    """(precision@k, recall@k); recall, which needs every pair's relevance, only on request."""
+    """(precision@k of each query, mean recall@k); recall, which needs every pair's
+    relevance, only on request."""
     q_codes, q_labels, d_codes, d_labels, loo = _check_problem(
         query_codes, query_labels, database_codes, database_labels
     )
     k_eff = min(_check_k(k), d_codes.shape[0] - int(loo))
-    precision_sum, recall_sum, n_with_relevant = 0.0, 0.0, 0
+    precision = np.empty(q_codes.shape[0])
+    recall_sum, n_with_relevant = 0.0, 0
     for start, idx in top_k_by_hamming(q_codes, d_codes, k_eff, loo, chunk_size):
         chunk_labels = q_labels[start : start + idx.shape[0]]
         hits = _relevance(chunk_labels, d_labels[idx]).sum(axis=1)
-        precision_sum += (hits / k_eff).sum()
+        precision[start : start + idx.shape[0]] = hits / k_eff
         if not with_recall:
             continue
         n_relevant = _relevance_matrix(chunk_labels, d_labels).sum(axis=1)
@@ -159,7 +167,6 @@ def _at_k(query_codes, query_labels, database_codes, database_labels, k, chunk_s
         has = n_relevant > 0
         recall_sum += (hits[has] / n_relevant[has]).sum()
         n_with_relevant += int(has.sum())
-    precision = float(precision_sum / q_codes.shape[0])
     recall = float(recall_sum / n_with_relevant) if n_with_relevant else float("nan")
     return precision, recall
 

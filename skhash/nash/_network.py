@@ -84,12 +84,17 @@ class DocumentEncoder(nn.Module):
         Vocabulary size.
     hidden_layer_sizes : tuple of int
         Widths of the ReLU layers (at least one); the first is an EmbeddingBag.
+    dropout : float, default=0.0
+        Probability of zeroing each hidden unit after its ReLU, in training mode only
+        (inverted dropout). The estimators train with 0; ``benchmarks/bench_ablation.py``
+        measures what dropout does.
     """
 
-    def __init__(self, n_features, hidden_layer_sizes):
+    def __init__(self, n_features, hidden_layer_sizes, dropout=0.0):
         super().__init__()
         widths = list(hidden_layer_sizes)
         self.n_outputs = widths[-1]
+        self.dropout = dropout
         self.embed = nn.EmbeddingBag(n_features, widths[0], mode="sum", sparse=False)
         bound = 1.0 / math.sqrt(n_features)
         nn.init.uniform_(self.embed.weight, -bound, bound)
@@ -101,8 +106,11 @@ class DocumentEncoder(nn.Module):
         h = self.embed(batch.indices, batch.offsets, per_sample_weights=batch.inputs)
         h = F.relu(h + self.embed_bias)
         for layer in self.hidden:
-            h = F.relu(layer(h))
-        return h
+            h = F.relu(layer(self._drop(h)))
+        return self._drop(h)
+
+    def _drop(self, h):
+        return F.dropout(h, self.dropout, self.training) if self.dropout else h
 
 
 class SoftmaxDecoder(nn.Module):
