@@ -122,19 +122,30 @@ def test_targets_sum_to_number_of_terms_and_inputs_have_unit_norm():
     np.testing.assert_allclose(np.bincount(rows, inputs**2), [1.0, 1.0], rtol=1e-6)
 
 
-def test_batches_follow_the_given_order():
-    X = sp.random(23, 9, density=0.4, random_state=0, format="csr", dtype=np.float32)
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_batches_follow_the_given_order(shuffle):
+    X = sp.random(23, 9, density=0.4, random_state=0, format="lil", dtype=np.float32)
+    X[[4, 5, 22]] = 0  # empty rows, two together and the last
+    X = X.tocsr()
+    X.eliminate_zeros()
     plan = BatchPlan(X)
-    order = np.random.default_rng(0).permutation(23)
-    rows = []
+    order = np.random.default_rng(0).permutation(23) if shuffle else None
+    rows, bags = [], []
     for batch in plan.batches(5, order):
+        assert batch.indices.dtype == batch.offsets.dtype == batch.rows.dtype == torch.int64
         dense = torch.zeros(batch.n_rows, 9).index_put_(
             (batch.rows, batch.indices), batch.inputs, accumulate=True
         )
         rows.append(dense.numpy())
+        # the EmbeddingBag offsets delimit the same rows
+        ends = [*batch.offsets.tolist()[1:], len(batch.indices)]
+        bags += [sorted(batch.indices[a:b].tolist()) for a, b in zip(batch.offsets, ends)]
     inputs, _ = document_weights(X)
-    expected = sp.csr_matrix((inputs, X.indices, X.indptr), shape=X.shape).toarray()[order]
+    expected = sp.csr_matrix((inputs, X.indices, X.indptr), shape=X.shape)
+    expected = expected.toarray() if order is None else expected.toarray()[order]
     np.testing.assert_allclose(np.vstack(rows), expected, rtol=1e-6)
+    assert bags == [sorted(np.flatnonzero(row).tolist()) for row in expected]
+    assert bags.count([]) == int((np.diff(X.indptr) == 0).sum()) >= 3
 
 
 @pytest.mark.parametrize("noise", ["none", "fixed", "data"])
