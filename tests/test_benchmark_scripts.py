@@ -80,6 +80,15 @@ def test_bench_reproduce_runs_and_records_the_compute_dtype(data_folder, tmp_pat
     assert results.precision_at_100.between(0, 1).all()
 
 
+def test_epochs_caps_each_neural_methods_own_max_iter(data_folder):
+    bench_reproduce = _bench_reproduce()
+    # NASH's default is 50 epochs, VDSH's 10: --epochs 12 shortens NASH, not VDSH
+    nash = bench_reproduce.run_one(str(data_folder), "NASH", 8, 0, 12, 1)
+    vdsh = bench_reproduce.run_one(str(data_folder), "VDSH", 8, 0, 12, 1)
+    assert (nash["epochs"], vdsh["epochs"]) == (12, 10)
+    assert bench_reproduce.run_one(str(data_folder), "VDSH", 8, 0, 3, 1)["epochs"] == 3
+
+
 def _bench_ablation():
     return _benchmark("bench_ablation")
 
