@@ -30,10 +30,14 @@ def load_split(folder, split, counts=False):
 
 
 @lru_cache(maxsize=4)
-def load_corpus(folder):
-    """``(X_train, y_train, X_test, y_test)`` of a data folder, read once per process."""
+def load_corpus(folder, queries="test"):
+    """``(X_train, y_train, X_queries, y_queries)`` of a data folder, read once per process:
+    the queries are the ``test`` split, or ``val`` (for choosing settings without looking
+    at the test queries)."""
     folder = Path(folder)
-    return (*load_split(folder, "train"), *load_split(folder, "test"))
+    if not (folder / f"X_{queries}.npz").is_file():
+        raise SystemExit(f"{folder}: no X_{queries}.npz there (no {queries} split)")
+    return (*load_split(folder, "train"), *load_split(folder, queries))
 
 
 #: Set for the worker processes unless already set. glibc's malloc hands large freed

@@ -7,7 +7,9 @@ training set (Hamming ranking, ties in database order; relevant = same class or 
 one shared label). Prints a table per dataset (mean +- std over seeds) with TF-IDF cosine
 at full precision as the reference line and the numbers *reported in the literature*
 beside ours (marked "paper"; their data differ from ours), checks the paper's findings,
-and writes a CSV (one row per fit) and a PNG plot per dataset.
+and writes a CSV (one row per fit) and a PNG plot per dataset. ``--queries val`` measures
+with the validation split's queries instead (for choosing a setting without the test
+queries; the paper's rows are then left out).
 
 Methods: LSH, SpH (spectral hashing), ITQ, VDSH (skhash.baselines); NASH, NASH-N,
 NASH-DN (NASHHasher with noise=None/"fixed"/"data"), NASH-DN-S (SupervisedNASHHasher);
@@ -91,10 +93,12 @@ PAPER = {
 }
 
 
-def run_one(folder, method, n_bits, seed, epochs, threads, compute_dtype="float32"):
-    """Fit one method once and measure its precision@100; runs in a worker process."""
+def run_one(folder, method, n_bits, seed, epochs, threads, compute_dtype="float32",
+            queries="test"):
+    """Fit one method once and measure its precision@100 (the ``queries`` split against
+    the training set); runs in a worker process."""
     torch.set_num_threads(threads)
-    X_train, y_train, X_test, y_test = load_corpus(str(folder))
+    X_train, y_train, X_test, y_test = load_corpus(str(folder), queries)
     factory, neural, supervised = METHODS[method]
     params = {}
     if neural:
@@ -114,7 +118,7 @@ def run_one(folder, method, n_bits, seed, epochs, threads, compute_dtype="float3
     return dict(dataset=Path(folder).name, method=method, bits=n_bits, seed=seed,
                 precision_at_100=precision, fit_s=fit_s,
                 epochs=getattr(hasher, "n_iter_", np.nan),
-                compute_dtype=compute_dtype if neural else "")
+                compute_dtype=compute_dtype if neural else "", queries=queries)
 
 
 def matmul_flops(X, n_bits, epochs, heads, hidden=(500, 500)):
@@ -144,7 +148,11 @@ def read_results(paths):
     """Saved per-fit CSVs as one frame; later files replace earlier rows of the same
     dataset, method, bits and seed."""
     results = pd.concat([pd.read_csv(f) for f in paths], ignore_index=True)
-    return results.drop_duplicates(["dataset", "method", "bits", "seed"], keep="last")
+    if "queries" not in results:  # files written before --queries: test queries
+        results["queries"] = "test"
+    results["queries"] = results["queries"].fillna("test")
+    return results.drop_duplicates(["dataset", "method", "bits", "seed", "queries"],
+                                   keep="last")
 
 
 def seed_stats(results, dataset):
@@ -153,7 +161,7 @@ def seed_stats(results, dataset):
     return ours.groupby(["method", "bits"]).precision_at_100.agg(["mean", "std"])
 
 
-def summary_table(results, dataset, cosine, bits):
+def summary_table(results, dataset, cosine, bits, paper=True):
     """method x bits: 'mean +- std' of ours, then the paper's rows, then cosine.
 
     Returns the printable table and our means and standard deviations (method x bits).
@@ -165,7 +173,7 @@ def summary_table(results, dataset, cosine, bits):
             b: f"{stats.loc[(method, b), 'mean']:.4f} ± {np.nan_to_num(stats.loc[(method, b), 'std']):.4f}"
             for b in bits if (method, b) in stats.index
         }
-    for name, values in PAPER.get(dataset, {}).items():
+    for name, values in (PAPER.get(dataset, {}) if paper else {}).items():
         rows[name] = {b: ("-" if v is None else f"{v:.4f}")
                       for b, v in zip(BITS, values) if b in bits}
     rows["TF-IDF cosine (full precision)"] = {b: f"{cosine:.4f}" for b in bits}
@@ -226,8 +234,8 @@ def compare(results, other, dataset, bits):
     return lines
 
 
-def plot(means, stds, dataset, bits, path):
-    """precision@100 against bits per method, with the paper's rows dashed."""
+def plot(means, stds, dataset, bits, path, queries="test"):
+    """precision@100 against bits per method, with the paper's rows dashed (test queries)."""
     try:
         import matplotlib
 
@@ -241,7 +249,7 @@ def plot(means, stds, dataset, bits, path):
     for method in [m for m in METHODS if m in means.index]:
         ax.errorbar(bits, means.loc[method, bits], yerr=stds.loc[method, bits].fillna(0),
                     marker="o", capsize=3, color=colors[method], label=method)
-    for name, values in PAPER.get(dataset, {}).items():
+    for name, values in (PAPER.get(dataset, {}) if queries == "test" else {}).items():
         pts = [(b, v) for b, v in zip(BITS, values) if v is not None and b in bits]
         method = name.split(": ")[1].split(" ")[0]
         if pts:
@@ -251,7 +259,7 @@ def plot(means, stds, dataset, bits, path):
     ax.set_xticks(bits, [str(b) for b in bits])
     ax.set_xlabel("bits")
     ax.set_ylabel("precision@100")
-    ax.set_title(f"{dataset}: precision@100 (test vs train), mean ± std over seeds")
+    ax.set_title(f"{dataset}: precision@100 ({queries} vs train), mean ± std over seeds")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
@@ -260,7 +268,8 @@ def plot(means, stds, dataset, bits, path):
     return path
 
 
-def run_all(folders, methods, bits, seeds, epochs, jobs, threads, compute_dtype):
+def run_all(folders, methods, bits, seeds, epochs, jobs, threads, compute_dtype,
+            queries="test"):
     """Every (folder, method, bits, seed) fit, in ``jobs`` processes: a DataFrame of rows."""
     # Neural and long fits first, so the workers finish together.
     tasks = [(f, m, b, s) for f in folders for m in methods for b in bits for s in seeds]
@@ -270,7 +279,8 @@ def run_all(folders, methods, bits, seeds, epochs, jobs, threads, compute_dtype)
     import bench_reproduce
 
     finished = Parallel(n_jobs=jobs, verbose=0, return_as="generator_unordered")(
-        delayed(bench_reproduce.run_one)(str(f), m, b, s, epochs, threads, compute_dtype)
+        delayed(bench_reproduce.run_one)(str(f), m, b, s, epochs, threads, compute_dtype,
+                                         queries)
         for f, m, b, s in tasks
     )
     rows = []
@@ -299,6 +309,10 @@ def main(argv=None):
     parser.add_argument("--compute-dtype", choices=["float32", "bfloat16"], default="float32",
                         help="the neural methods' compute_dtype (default: float32, their "
                              "default); bfloat16 runs their matrix products in bfloat16")
+    parser.add_argument("--queries", choices=["test", "val"], default="test",
+                        help="the split that queries the training set (default test, the "
+                             "paper's protocol; val to choose settings without the test "
+                             "queries)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     parser.add_argument("--quick", action="store_true",
                         help="1 seed, 16/32/64 bits, 10 epochs: a smoke run of a few minutes")
@@ -330,26 +344,30 @@ def main(argv=None):
         results = read_results(args.from_csv)
         names = {f.name for f in folders}
         results = results[results.dataset.isin(names) & results.bits.isin(args.bits)
-                          & results.method.isin(args.methods)]
+                          & results.method.isin(args.methods)
+                          & (results.queries == args.queries)]
         print(f"# from {', '.join(args.from_csv)}: {len(results)} fits")
         csv = out / f"reproduce-merged-{stamp}.csv"
     else:
         results = run_all(folders, args.methods, args.bits, args.seeds, args.epochs,
-                          args.jobs, threads, args.compute_dtype)
+                          args.jobs, threads, args.compute_dtype, args.queries)
         csv = out / f"reproduce-{stamp}.csv"
     results.to_csv(csv, index=False)
     seeds = sorted(results.seed.unique())
     other = read_results(args.compare) if args.compare else None
+    if other is not None:
+        other = other[other.queries == args.queries]
 
     for folder in folders:
         name = folder.name
-        X_train, y_train, X_test, y_test = load_corpus(str(folder))
+        X_train, y_train, X_test, y_test = load_corpus(str(folder), args.queries)
         cosine = cosine_precision_at_k(X_test, y_test, X_train, y_train, k=100)
-        table, means, stds = summary_table(results, name, cosine, args.bits)
-        print(f"\n## {name}: precision@100, test queries vs train "
+        table, means, stds = summary_table(results, name, cosine, args.bits,
+                                           paper=args.queries == "test")
+        print(f"\n## {name}: precision@100, {args.queries} queries vs train "
               f"({X_test.shape[0]} x {X_train.shape[0]} docs), mean ± std over "
-              f"{len(seeds)} seed(s); rows marked 'paper' are reported numbers, "
-              "not measured here")
+              f"{len(seeds)} seed(s)" + ("; rows marked 'paper' are reported numbers, "
+                                         "not measured here" if args.queries == "test" else ""))
         print(table.to_string())
         for line in findings(means, args.bits):
             print("  finding: " + line)
@@ -358,7 +376,8 @@ def main(argv=None):
                   "each):")
             for line in compare(results, other, name, args.bits):
                 print("    " + line)
-        png = plot(means, stds, name, args.bits, out / f"reproduce-{name}-{stamp}.png")
+        png = plot(means, stds, name, args.bits, out / f"reproduce-{name}-{stamp}.png",
+                   args.queries)
         if png:
             print(f"  plot: {png}")
     per_method = results.groupby(["dataset", "method"]).fit_s.sum().unstack("dataset")

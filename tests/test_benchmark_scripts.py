@@ -19,11 +19,12 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 @pytest.fixture
 def data_folder(tmp_path):
     """A folder in the shared corpora's format: X_{split}.npz TF-IDF, y_{split}.npy."""
-    texts, y = make_topic_corpus(260, n_topics=4, random_state=0)
+    texts, y = make_topic_corpus(300, n_topics=4, random_state=0)
     vectorizer = TfidfVectorizer().fit(texts[:200])
     folder = tmp_path / "topics"
     folder.mkdir()
-    for split, rows in (("train", slice(0, 200)), ("test", slice(200, 260))):
+    for split, rows in (("train", slice(0, 200)), ("test", slice(200, 260)),
+                        ("val", slice(260, 300))):
         sp.save_npz(folder / f"X_{split}.npz", vectorizer.transform(texts[rows]).astype(np.float32))
         np.save(folder / f"y_{split}.npy", np.asarray(y[rows]))
     return folder
@@ -78,6 +79,43 @@ def test_bench_reproduce_runs_and_records_the_compute_dtype(data_folder, tmp_pat
     assert (results.compute_dtype[~neural] == "").all()
     assert (pd.to_numeric(results.epochs[neural]) == 2).all()
     assert results.precision_at_100.between(0, 1).all()
+
+
+def test_validation_queries_replace_the_test_queries(data_folder, tmp_path, capsys,
+                                                    monkeypatch):
+    bench_reproduce = _bench_reproduce()
+    for name in bench_reproduce.MALLOC_ENV:
+        monkeypatch.delenv(name, raising=False)
+    out = tmp_path / "out"
+    args = ["--data", str(data_folder), "--methods", "ITQ", "LSH", "--bits", "8",
+            "--seeds", "0", "1", "--jobs", "1", "--out", str(out)]
+    bench_reproduce.main([*args, "--queries", "val"])
+    printed = capsys.readouterr().out
+    assert "## topics: precision@100, val queries vs train (40 x 200 docs)" in printed
+    assert "paper" not in printed.split("## topics")[1]
+    (csv,) = out.glob("reproduce-*.csv")
+    results = pd.read_csv(csv)
+    assert (results.queries == "val").all() and len(results) == 4
+    # the values are those of the validation split
+    load = _benchmark("_common").load_corpus
+    X_train, y_train, X_val, y_val = load(str(data_folder), "val")
+    from skhash.baselines import ITQHasher
+    from skhash.metrics import precision_at_k
+
+    itq = ITQHasher(8, random_state=0).fit(X_train)
+    expected = precision_at_k(itq.transform(X_val), y_val, itq.transform(X_train), y_train)
+    got = results[(results.method == "ITQ") & (results.seed == 0)].precision_at_100.item()
+    assert got == pytest.approx(expected)
+    # saved results keep their split apart; files from before --queries hold test queries
+    results.drop(columns="queries").assign(method="LSH", precision_at_100=0.5).to_csv(
+        tmp_path / "old.csv", index=False)
+    merged = bench_reproduce.read_results([csv, tmp_path / "old.csv"])
+    assert (merged.queries == "val").sum() == 4  # not replaced by the old file's rows
+    old = merged[merged.queries == "test"]
+    assert sorted(old.seed) == [0, 1] and (old.precision_at_100 == 0.5).all()
+    (data_folder / "X_val.npz").unlink()
+    with pytest.raises(SystemExit, match="no X_val.npz there"):
+        load(str(data_folder) + "/", "val")
 
 
 def test_epochs_caps_each_neural_methods_own_max_iter(data_folder):
