@@ -31,7 +31,8 @@ class VDSHHasher(BaseDocumentVAE):
     max_iter : int, default=10
         Maximum number of epochs. Fewer than NASH's 50: trained longer, VDSH's codes get
         worse. Precision@100 of the validation queries against the training set (seed
-        0, 8 / 32 / 128 bits, bfloat16) after 5, 10, 20 and 50 epochs, 20 Newsgroups:
+        0, 8 / 32 / 128 bits, bfloat16; ``benchmarks/bench_reproduce.py --methods VDSH
+        --queries val --epochs E``) after 5, 10, 20 and 50 epochs, 20 Newsgroups:
         0.134/0.288/0.413, 0.203/0.310/0.421, 0.240/0.290/0.364, 0.252/0.268/0.287;
         Reuters: 0.614/0.752/0.806, 0.677/0.715/0.779, 0.676/0.676/0.748,
         0.662/0.636/0.693. 10 epochs has the best mean over those six; only 8-bit codes
