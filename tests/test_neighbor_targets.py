@@ -60,6 +60,14 @@ def test_smoothed_targets_add_the_mean_of_similar_neighbours():
     np.testing.assert_array_equal(got[5], own[5])  # isolated: its own words only
     assert not got[3].any()  # empty: nothing to reconstruct
     assert (sims[idx == 3] <= 0).all()  # an empty document is never a counted neighbour
+    # built in blocks of a few rows: the same matrix, stored the same way
+    small = neighbor_smoothed_targets(X, 4, 0.7, block_entries=50)
+    whole = neighbor_smoothed_targets(X, 4, 0.7, block_entries=1 << 30)
+    assert small.dtype == whole.dtype == np.float32 and small.shape == X.shape
+    for a, b in ((small.indptr, whole.indptr), (small.indices, whole.indices),
+                 (small.data, whole.data)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(small.toarray(), got)
 
 
 def test_smoothed_targets_take_neighbours_from_the_given_space():

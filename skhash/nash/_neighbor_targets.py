@@ -64,7 +64,8 @@ def cosine_neighbors(X, n_neighbors, block_entries=_BLOCK_ENTRIES):
     return indices, sims
 
 
-def neighbor_smoothed_targets(X, n_neighbors, weight, *, space=None):
+def neighbor_smoothed_targets(X, n_neighbors, weight, *, space=None,
+                              block_entries=_BLOCK_ENTRIES):
     """Each document's reconstruction targets plus ``weight`` times its neighbours' mean.
 
     The targets are those of :func:`~skhash.nash._batches.document_weights` (a document's
@@ -83,6 +84,9 @@ def neighbor_smoothed_targets(X, n_neighbors, weight, *, space=None):
     space : sparse matrix of shape (n_samples, n_components), optional
         Where the neighbours are found by cosine similarity (for instance a low-rank
         projection of X); default X itself. The targets are always X's.
+    block_entries : int, default=2**24
+        Memory bound of the neighbour search's blocks, and about the number of stored
+        targets built at once.
 
     Returns
     -------
@@ -103,10 +107,16 @@ def neighbor_smoothed_targets(X, n_neighbors, weight, *, space=None):
     k = min(n_neighbors, n - 1)
     if k < 1 or weight == 0:
         return own.astype(np.float32)
-    indices, sims = cosine_neighbors(X if space is None else sp.csr_matrix(space), k)
+    indices, sims = cosine_neighbors(X if space is None else sp.csr_matrix(space), k,
+                                     block_entries)
     keep = sims > 0
     counts = keep.sum(axis=1)
     rows = np.repeat(np.arange(n), k)[keep.ravel()]
     share = (weight / np.maximum(counts, 1))[rows]
     mixing = sp.csr_matrix((share, (rows, indices[keep])), shape=(n, n))
-    return sp.csr_matrix(own + mixing @ own, dtype=np.float32)
+    # In blocks of rows, each cast to float32 as it is made: the float64 product and sum
+    # of the whole matrix at once took about four times the result's memory at the peak.
+    step = max(1, block_entries // max(1, k * max(1, own.nnz // max(1, n))))
+    blocks = [sp.csr_matrix(own[a:a + step] + mixing[a:a + step] @ own, dtype=np.float32)
+              for a in range(0, n, step)]
+    return sp.vstack(blocks, format="csr", dtype=np.float32)
