@@ -55,6 +55,18 @@ def set_worker_malloc_env():
         os.environ.setdefault(name, value)
 
 
+def prepare_parallel_run(data, out, jobs):
+    """Set up a script that fits in ``jobs`` worker processes: resolve the data folders,
+    make the output folder, put :data:`MALLOC_ENV` into the workers' environment and print
+    the machine line. Returns the folders, the output folder and torch threads a worker."""
+    folders = [data_folder(d) for d in data]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    set_worker_malloc_env()
+    print(f"# {time.strftime('%Y-%m-%d %H:%M')} | {machine_line()}")
+    return folders, out, max(1, (os.cpu_count() or 1) // jobs)
+
+
 def matmul_gflops(n=2048, repeats=10, dtype=torch.float32):
     """Matrix-multiply rate of this machine through torch in ``dtype``, in GFLOP/s."""
     a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)

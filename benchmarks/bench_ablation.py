@@ -39,7 +39,6 @@ TF-IDF cosine: where a variant wins or loses, not only by how much.
 
 import argparse
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -54,12 +53,7 @@ from sklearn.preprocessing import normalize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
-    data_folder,
-    load_corpus,
-    machine_line,
-    set_worker_malloc_env,
-)
+from _common import load_corpus, prepare_parallel_run  # noqa: E402
 
 from skhash import NASHHasher  # noqa: E402
 from skhash.baselines import ITQHasher  # noqa: E402
@@ -275,13 +269,8 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     parser.add_argument("--out", default="benchmarks/results", help="folder for the CSV")
     args = parser.parse_args(argv)
-    folders = [data_folder(d) for d in args.data]
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    threads = max(1, (os.cpu_count() or 1) // args.jobs)
-    set_worker_malloc_env()
     started = time.perf_counter()
-    print(f"# {time.strftime('%Y-%m-%d %H:%M')} | {machine_line()}")
+    folders, out, threads = prepare_parallel_run(args.data, args.out, args.jobs)
     print(f"# bits {args.bits}, seeds {args.seeds}, compute_dtype {args.compute_dtype}, "
           f"encoder {args.hidden_layer_sizes or 'the default (500, 500)'}, "
           f"{args.jobs} workers x {threads} torch threads")

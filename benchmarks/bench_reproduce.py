@@ -42,11 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
     MALLOC_ENV,
-    data_folder,
     load_corpus,
-    machine_line,
     matmul_gflops,
-    set_worker_malloc_env,
+    prepare_parallel_run,
 )
 
 from skhash import NASHHasher, SupervisedNASHHasher  # noqa: E402
@@ -103,9 +101,9 @@ def run_one(folder, method, n_bits, seed, epochs, threads, compute_dtype="float3
     params = {}
     if neural:
         params["compute_dtype"] = compute_dtype
+        if epochs:
+            params["max_iter"] = epochs
     hasher = factory(n_bits, seed, params)
-    if neural and epochs:
-        hasher.set_params(max_iter=epochs)
     start = time.perf_counter()
     if supervised:
         hasher.fit(X_train, y_train)
@@ -327,14 +325,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.quick:
         args.seeds, args.bits, args.epochs = args.seeds[:1], [16, 32, 64], args.epochs or 10
-    folders = [data_folder(d) for d in args.data]
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    threads = max(1, (os.cpu_count() or 1) // args.jobs)
-
-    set_worker_malloc_env()
     started = time.perf_counter()
-    print(f"# {time.strftime('%Y-%m-%d %H:%M')} | {machine_line()}")
+    folders, out, threads = prepare_parallel_run(args.data, args.out, args.jobs)
     print("# worker processes: " + ", ".join(f"{k}={os.environ[k]}" for k in MALLOC_ENV))
     print(f"# bits {args.bits}, seeds {args.seeds}, epochs "
           f"{args.epochs or 'estimator defaults (max_iter=50, VDSH 10)'}, neural compute_dtype "
