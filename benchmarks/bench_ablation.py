@@ -15,13 +15,17 @@ The variants and what they change:
   ``log((1 + n) / (1 + df)) + 1`` (back to sublinear term frequencies); ``targets=sqrt``:
   square roots of the weights; ``targets=presence``: 1 per distinct term; ``targets*2``:
   twice the default (the KL term half as heavy; Adam is blind to the loss' overall scale);
+  ``targets/2``: half the default (the KL term twice as heavy);
   ``targets=mean-length``: every document weighs the corpus' mean number of terms;
 * neighbours (skhash's opt-in extension, ``target_neighbors=100, neighbor_weight=10``):
   ``nbr100``: neighbours by TF-IDF cosine, as shipped; ``nbr100-lsa64``: neighbours by
   cosine in a 64-dimensional TruncatedSVD projection of the L2-normalised rows;
 * training: ``batch=500``; ``batch=500,lr*2``; ``epochs=30``; ``epochs=80``; ``lr*2``;
-  ``lr-linear-decay``: the step size falls linearly from 3e-3 to 0 over the 50 epochs;
-  ``dropout=0.1``, ``dropout=0.2``: dropout on the encoder's hidden units in training.
+  ``lr/2``; ``lr-linear-decay``: the step size falls linearly from 3e-3 to 0 over the 50
+  epochs; ``weight_decay=0.1`` (ten times AdamW's default decay); ``dropout=0.1``,
+  ``dropout=0.2``: dropout on the encoder's hidden units in training;
+* the encoder's size: ``hidden=500`` (one hidden layer), ``hidden=1000-1000`` (two layers
+  twice as wide).
 
 The variants that are not parameters of the estimator (targets, LSA neighbours, the step
 size schedule, dropout) are small subclasses here that override the estimator's private
@@ -84,6 +88,10 @@ def presence_targets(X):
 
 def doubled_targets(X):
     return target_matrix(X) * 2.0
+
+
+def halved_targets(X):
+    return target_matrix(X) * 0.5
 
 
 def mean_length_targets(X):
@@ -160,6 +168,7 @@ VARIANTS = {
     "targets=presence": lambda b, s, kw: _with_targets(presence_targets)(b, random_state=s,
                                                                          **kw),
     "targets*2": lambda b, s, kw: _with_targets(doubled_targets)(b, random_state=s, **kw),
+    "targets/2": lambda b, s, kw: _with_targets(halved_targets)(b, random_state=s, **kw),
     "targets=mean-length": lambda b, s, kw: _with_targets(mean_length_targets)(
         b, random_state=s, **kw),
     "nbr100": lambda b, s, kw: NASHHasher(b, target_neighbors=100, neighbor_weight=10.0,
@@ -172,7 +181,13 @@ VARIANTS = {
     "epochs=30": lambda b, s, kw: NASHHasher(b, max_iter=30, random_state=s, **kw),
     "epochs=80": lambda b, s, kw: NASHHasher(b, max_iter=80, random_state=s, **kw),
     "lr*2": lambda b, s, kw: NASHHasher(b, learning_rate_init=6e-3, random_state=s, **kw),
+    "lr/2": lambda b, s, kw: NASHHasher(b, learning_rate_init=1.5e-3, random_state=s, **kw),
     "lr-linear-decay": lambda b, s, kw: LinearDecayNASH(b, random_state=s, **kw),
+    "weight_decay=0.1": lambda b, s, kw: NASHHasher(b, weight_decay=0.1, random_state=s, **kw),
+    "hidden=500": lambda b, s, kw: NASHHasher(b, random_state=s, **{
+        **kw, "hidden_layer_sizes": (500,)}),
+    "hidden=1000-1000": lambda b, s, kw: NASHHasher(b, random_state=s, **{
+        **kw, "hidden_layer_sizes": (1000, 1000)}),
     "dropout=0.1": lambda b, s, kw: _with_dropout(0.1)(b, random_state=s, **kw),
     "dropout=0.2": lambda b, s, kw: _with_dropout(0.2)(b, random_state=s, **kw),
 }

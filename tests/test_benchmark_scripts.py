@@ -148,6 +148,7 @@ def test_ablation_targets_keep_each_documents_weight(data_folder):
     np.testing.assert_array_equal(ablation.presence_targets(X).data, 1.0)
     default = target_matrix(X)
     np.testing.assert_allclose(ablation.doubled_targets(X).toarray(), 2 * default.toarray())
+    np.testing.assert_allclose(ablation.halved_targets(X).toarray(), 0.5 * default.toarray())
     mean_len = n_terms[n_terms > 0].mean()
     sums = np.asarray(ablation.mean_length_targets(X).sum(axis=1)).ravel()
     np.testing.assert_allclose(sums[n_terms > 0], mean_len, rtol=1e-5)
@@ -187,6 +188,21 @@ def test_dropout_variant_sets_the_encoders_dropout():
     network = hasher._build_network(30, (8,), 0)
     assert network.encoder.dropout == 0.2
     assert ablation.VARIANTS["defaults"](4, 0, {})._build_network(30, (8,), 0).encoder.dropout == 0
+
+
+def test_parameter_variants_change_one_setting_each():
+    ablation = _bench_ablation()
+    run = {"compute_dtype": "bfloat16", "hidden_layer_sizes": (8,)}
+    expected = {
+        "lr/2": {"learning_rate_init": 1.5e-3},
+        "weight_decay=0.1": {"weight_decay": 0.1},
+        "hidden=500": {"hidden_layer_sizes": (500,)},
+        "hidden=1000-1000": {"hidden_layer_sizes": (1000, 1000)},
+    }
+    base = ablation.VARIANTS["defaults"](4, 0, run).get_params()
+    for name, changed in expected.items():
+        params = ablation.VARIANTS[name](4, 0, run).get_params()
+        assert {k: v for k, v in params.items() if base[k] != v} == changed, name
 
 
 def test_linear_decay_steps_the_rate_down_to_zero():
