@@ -67,20 +67,32 @@ def prepare_parallel_run(data, out, jobs):
     return folders, out, max(1, (os.cpu_count() or 1) // jobs)
 
 
-def matmul_gflops(n=2048, repeats=10, dtype=torch.float32):
-    """Matrix-multiply rate of this machine through torch in ``dtype``, in GFLOP/s."""
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+def matmul_gflops(n=2048, repeats=10, dtype=torch.float32, device="cpu"):
+    """Matrix-multiply rate of ``device`` through torch in ``dtype``, in GFLOP/s."""
+    device = torch.device(device)
+    a = torch.randn(n, n, dtype=dtype, device=device)
+    b = torch.randn(n, n, dtype=dtype, device=device)
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
     a @ b
+    sync()
     start = time.perf_counter()
     for _ in range(repeats):
         a @ b
+    sync()
     return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
 
 
 def machine_line():
+    gpu = ""
+    if torch.cuda.is_available():
+        gpu = f" | GPU {torch.cuda.get_device_name(0)}"
     return (
         f"{platform.node()} | {platform.processor() or platform.machine()} | "
         f"{os.cpu_count()} cores, torch threads {torch.get_num_threads()} | python "
         f"{platform.python_version()} torch {torch.__version__} sklearn {sklearn.__version__} "
-        f"numpy {np.__version__} skhash {skhash.__version__}"
+        f"numpy {np.__version__} skhash {skhash.__version__}{gpu}"
     )

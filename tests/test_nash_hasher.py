@@ -114,6 +114,22 @@ def test_counts_and_tfidf_both_accepted(fitted):
     np.testing.assert_array_equal(hasher.transform(scaled), hasher.transform(X))
 
 
+def test_a_term_stored_twice_counts_as_its_sum(fitted):
+    hasher, X, _ = fitted
+    # each stored value split in two halves, stored side by side (a valid, non-canonical CSR)
+    lengths = np.diff(X.indptr)
+    split = sp.csr_matrix(
+        (np.repeat(X.data / 2, 2), np.repeat(X.indices, 2), np.r_[0, np.cumsum(2 * lengths)]),
+        shape=X.shape,
+    )
+    assert not split.has_canonical_format and split.nnz == 2 * X.nnz
+    np.testing.assert_array_equal(hasher.transform(split), hasher.transform(X))
+    np.testing.assert_array_equal(
+        NASHHasher(**FAST_NASH, random_state=0).fit(split).transform(X),
+        NASHHasher(**FAST_NASH, random_state=0).fit(X).transform(X),
+    )
+
+
 @pytest.mark.parametrize(
     "bad, message",
     [

@@ -11,6 +11,7 @@ from skhash.nash._network import (
     NASHNetwork,
     bernoulli_kl,
     straight_through_bernoulli,
+    target_row_sums,
 )
 
 
@@ -78,6 +79,26 @@ def test_multinomial_nll_gradient_matches_autograd_reference():
     (g_ref,) = torch.autograd.grad((reference * upstream).sum(), logits)
     (g_got,) = torch.autograd.grad((got * upstream).sum(), logits)
     torch.testing.assert_close(g_got, g_ref)
+
+
+def test_dense_target_row_sums_equal_the_index_add_ones():
+    # the CUDA path (dense=True) must compute what the CPU path computes
+    gen = torch.Generator().manual_seed(2)
+    logits = torch.randn((5, 30), generator=gen)
+    rows = torch.tensor([0, 0, 0, 2, 2, 4])
+    cols = torch.tensor([3, 7, 29, 0, 7, 15])
+    flat = rows * 30 + cols
+    weights = torch.tensor([1.0, 2.5, 0.5, 3.0, 1.0, 2.0])
+    picked = logits.reshape(-1)[flat]
+    sparse = target_row_sums(logits, rows, flat, weights, picked, dense=False)
+    dense = target_row_sums(logits, rows, flat, weights, picked, dense=True)
+    torch.testing.assert_close(dense, sparse)
+    torch.testing.assert_close(sparse[0], torch.tensor([4.0, 0.0, 4.0, 0.0, 2.0]))
+    expected = torch.zeros(5)
+    expected[0] = logits[0, 3] + 2.5 * logits[0, 7] + 0.5 * logits[0, 29]
+    expected[2] = 3.0 * logits[2, 0] + logits[2, 7]
+    expected[4] = 2.0 * logits[4, 15]
+    torch.testing.assert_close(sparse[1], expected)
 
 
 @pytest.mark.parametrize("scale, shift", [(1.0, 0.0), (40.0, 0.0), (5.0, 200.0), (5.0, -200.0)])

@@ -90,7 +90,8 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
 
     # -- input -------------------------------------------------------------------------
     def _validate_X(self, X, *, reset):
-        """Validated, non-negative CSR float32 copy of X without explicit zeros."""
+        """Validated, non-negative CSR float32 copy of X: sorted, each (row, term) stored once,
+        no explicit zeros."""
         X = validate_data(
             self,
             X,
@@ -100,8 +101,9 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
         )
         check_non_negative(X, f"{type(self).__name__} (term weights must be >= 0)")
         X = sp.csr_matrix(X, dtype=np.float32, copy=True)
+        # a CSR matrix may store one (row, term) twice; its value is then the sum
+        X.sum_duplicates()
         X.eliminate_zeros()
-        X.sort_indices()
         return X
 
     def _hidden_sizes(self):

@@ -155,7 +155,7 @@ class MultinomialNLL(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, logits, rows, columns, weights):
-        n_rows, n_features = logits.shape
+        n_features = logits.shape[1]
         flat = rows * n_features + columns
         picked = logits.reshape(-1)[flat]
         # One fused softmax kernel (about 2.6x faster on one core than max, subtract,
@@ -163,9 +163,8 @@ class MultinomialNLL(torch.autograd.Function):
         # row's largest logit the softmax is exp(0) / sum, so lse = peak - log(max prob).
         probs = torch.softmax(logits, dim=1)
         lse = logits.amax(dim=1) - probs.amax(dim=1).log()
-        totals = torch.zeros(n_rows, dtype=logits.dtype, device=logits.device)
-        totals.index_add_(0, rows, weights)
-        weighted = torch.zeros_like(totals).index_add_(0, rows, picked * weights)
+        totals, weighted = target_row_sums(logits, rows, flat, weights, picked,
+                                           dense=logits.is_cuda)
         ctx.save_for_backward(probs, totals, flat, rows, weights)
         return totals * lse - weighted
 
@@ -173,8 +172,29 @@ class MultinomialNLL(torch.autograd.Function):
     def backward(ctx, grad_out):
         probs, totals, flat, rows, weights = ctx.saved_tensors
         grad = probs * (grad_out * totals).unsqueeze(1)
+        # each position of ``flat`` occurs once: one add per element, in any order
         grad.reshape(-1).index_add_(0, flat, -grad_out[rows] * weights)
         return grad, None, None, None
+
+
+def target_row_sums(logits, rows, flat, weights, picked, dense=False):
+    """Per row: the sum of the target weights, and of weight times picked logit.
+
+    ``dense=False`` adds each target into its row with ``index_add_``, which on the CPU
+    runs in a fixed order. On CUDA it adds with atomics in no fixed order, and two fits
+    with the same seed drifted apart (an H200, 2026-11-28: loss curves differed from the
+    7th epoch); ``dense=True``, used there, spreads the batch's targets over a matrix
+    shaped like ``logits`` (each (row, column) pair at most once, so no two writes meet) and
+    takes ordinary row sums, which are deterministic.
+    """
+    if not dense:
+        totals = torch.zeros(logits.shape[0], dtype=logits.dtype, device=logits.device)
+        totals.index_add_(0, rows, weights)
+        weighted = torch.zeros_like(totals).index_add_(0, rows, picked * weights)
+        return totals, weighted
+    targets = torch.zeros_like(logits)
+    targets.view(-1)[flat] = weights
+    return targets.sum(dim=1), (targets * logits).sum(dim=1)
 
 
 class NASHNetwork(nn.Module):
