@@ -34,6 +34,7 @@ from _common import (  # noqa: E402
 from skhash import NASHHasher, SupervisedNASHHasher  # noqa: E402
 from skhash.baselines import ITQHasher  # noqa: E402
 from skhash.metrics import cosine_precision_at_k, precision_at_k  # noqa: E402
+from skhash.nash._base import resolve_device  # noqa: E402
 
 
 def seconds_per_epoch(X, n_bits, seed, **params):
@@ -112,6 +113,10 @@ def main(argv=None):
     parser.add_argument("--device", default="cpu",
                         help="torch device of every NASH fit (default cpu; e.g. cuda)")
     args = parser.parse_args(argv)
+    try:
+        resolve_device(args.device)
+    except ValueError as exc:
+        parser.error(str(exc))
     folders = [data_folder(d) for d in args.data]
 
     print(f"# {time.strftime('%Y-%m-%d %H:%M')} | {machine_line()}")

@@ -262,3 +262,23 @@ def test_bench_ablation_runs_variants_beside_the_defaults(data_folder, tmp_path,
     mean = results[results.variant == "ITQ"].precision_at_100.mean()
     base = results[results.variant == "defaults"].precision_at_100.mean()
     assert table.loc["ITQ", "vs defaults"] == f"{mean - base:+.4f}"
+
+
+def test_bench_nash_prints_speed_and_quality_beside_the_baselines(data_folder, capsys):
+    bench_nash = _benchmark("bench_nash")
+    bench_nash.main(["--data", str(data_folder), "--bits", "8", "--device", "cpu"])
+    out = capsys.readouterr().out
+    assert "trained on cpu" in out
+    assert "cpu fp32 matmul (torch, 2048^3)" in out and "s/epoch" in out
+    assert "docs/s" in out
+    (line,) = [ln for ln in out.splitlines() if ln.strip().startswith("topics   8 bits")]
+    nash, itq = (float(line.split(name)[1].split()[0]) for name in ("NASH", "ITQ"))
+    # four topics of about equal size: a random code would retrieve about 0.25
+    assert nash > 0.3 and itq > 0.3
+
+
+def test_bench_nash_names_an_unavailable_device(data_folder, monkeypatch, capsys):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(SystemExit):
+        _benchmark("bench_nash").main(["--data", str(data_folder), "--device", "cuda"])
+    assert "device='cuda'" in capsys.readouterr().err
