@@ -101,6 +101,20 @@ def test_dense_target_row_sums_equal_the_index_add_ones():
     torch.testing.assert_close(sparse[1], expected)
 
 
+def test_batch_plan_stores_each_target_once():
+    X = sp.csr_matrix(np.array([[1.0, 0, 2], [0, 3, 0]], dtype=np.float32))
+    # row 0 stores term 2 twice (0.5 + 1.5), a valid but non-canonical CSR
+    targets = sp.csr_matrix(
+        (np.array([1.0, 0.5, 1.5, 4.0], dtype=np.float32), np.array([0, 2, 2, 1]),
+         np.array([0, 3, 4])), shape=(2, 3),
+    )
+    batch = next(BatchPlan(X, targets).batches(2))
+    assert batch.target_rows.tolist() == [0, 0, 1]
+    assert batch.target_indices.tolist() == [0, 2, 1]
+    assert batch.targets.tolist() == [1.0, 2.0, 4.0]
+    assert targets.nnz == 4  # the caller's matrix is left as it was
+
+
 @pytest.mark.parametrize("scale, shift", [(1.0, 0.0), (40.0, 0.0), (5.0, 200.0), (5.0, -200.0)])
 def test_multinomial_nll_log_sum_exp_is_accurate_for_wide_and_shifted_logits(scale, shift):
     # The forward pass reads the log-sum-exp off the softmax's largest entry; in float32 it

@@ -95,6 +95,10 @@ class BatchPlan:
                 raise ValueError(
                     f"targets has {targets.shape[0]} rows, X has {X.shape[0]}."
                 )
+            if not targets.has_canonical_format:
+                # the loss needs each (row, term) once (see target_row_sums)
+                targets = targets.copy()
+                targets.sum_duplicates()
             self._inputs = _RowStore(X.indptr, X.indices, inputs)
             self._targets = _RowStore(
                 targets.indptr, targets.indices, targets.data.astype(np.float32)
