@@ -51,6 +51,16 @@ def test_same_random_state_gives_the_same_model_on_cuda(data):
     assert first.loss_curve_ == second.loss_curve_
 
 
+def test_neighbour_targets_train_reproducibly_on_cuda(data):
+    # many targets a row (the neighbours' words), summed on the GPU without atomics
+    X, topics = data
+    first = NASHHasher(**SETTINGS, target_neighbors=5, random_state=2).fit(X)
+    second = NASHHasher(**SETTINGS, target_neighbors=5, random_state=2).fit(X)
+    assert first.loss_curve_ == second.loss_curve_
+    np.testing.assert_array_equal(first.transform(X), second.transform(X))
+    assert precision_at_k(first.transform(X), topics, k=50) > 0.9
+
+
 def test_cuda_fit_leaves_the_users_random_state_alone(data):
     X, _ = data
     torch.manual_seed(1234)
