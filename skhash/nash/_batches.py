@@ -55,16 +55,18 @@ class _RowStore:
         and the value arrays."""
         indptr = self.indptr
         if order is None:
-            lo, hi = indptr[start], indptr[stop]
             lengths = np.diff(indptr[start : stop + 1])
-            gather = slice(lo, hi)
         else:
             chosen = order[start:stop]
             lengths = indptr[chosen + 1] - indptr[chosen]
-            gather = np.repeat(indptr[chosen] - np.cumsum(lengths) + lengths, lengths)
-            gather += np.arange(gather.shape[0])
         offsets = np.zeros(len(lengths), dtype=np.int64)
         np.cumsum(lengths[:-1], out=offsets[1:])
+        if order is None:
+            gather = slice(indptr[start], indptr[stop])
+        else:
+            # value j of the batch's row r sits at indptr[chosen[r]] + (j - offsets[r])
+            gather = np.repeat(indptr[chosen] - offsets, lengths)
+            gather += np.arange(gather.shape[0])
         row_of_value = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
         return (torch.from_numpy(offsets),
                 torch.from_numpy(self.indices[gather].astype(np.int64)),
