@@ -16,6 +16,7 @@ from ..utils import codes_to_addresses
 from ._batches import BatchPlan
 from ._neighbor_targets import neighbor_smoothed_targets
 from ._network import NASHNetwork
+from ._row_sparse_adamw import BagGradient, RowSparseAdamW
 
 #: Rows encoded at once by transform/predict/score; any value gives the same codes.
 _INFERENCE_BATCH = 4096
@@ -49,6 +50,37 @@ def resolve_device(device):
     return dev
 
 
+class _TrainingOptimizer:
+    """The training's optimizer: torch's fused (Adam|AdamW), and on the CPU
+    :class:`RowSparseAdamW` for the encoder's first-layer weight.
+
+    ``estimator._row_sparse_first_layer = False`` keeps that weight in torch's optimizer
+    too (its dense gradient through autograd), as on CUDA; the two agree to rounding.
+    """
+
+    def __init__(self, estimator, network, device):
+        weight = network.encoder.embed.weight
+        params = list(network.parameters())
+        self.first_layer = None
+        if device.type == "cpu" and estimator._row_sparse_first_layer:
+            capture = BagGradient()
+            network.encoder.capture = capture
+            self.first_layer = RowSparseAdamW(
+                weight, capture, lr=estimator.learning_rate_init,
+                weight_decay=estimator._weight_decay(),
+            )
+            params = [p for p in params if p is not weight]
+        self.others = estimator._make_optimizer(params)
+
+    def zero_grad(self):
+        self.others.zero_grad(set_to_none=True)
+
+    def step(self):
+        self.others.step()
+        if self.first_layer is not None:
+            self.first_layer.step()
+
+
 class BaseDocumentVAE(HasherMixin, BaseEstimator):
     """Estimator side of the document autoencoders: validation, seeding, training, inference.
 
@@ -74,6 +106,10 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
     }
+
+    #: On the CPU, update the first layer with RowSparseAdamW (False: autograd's dense
+    #: gradient and torch's optimizer; tests compare the two).
+    _row_sparse_first_layer = True
 
     def _build_network(self, n_features, hidden_layer_sizes, n_outputs):  # pragma: no cover
         raise NotImplementedError
@@ -153,39 +189,53 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
                 network = self.network_
             network.to(device).train()
             generator = torch.Generator(device=device).manual_seed(seed)
-            optimizer = self._make_optimizer(network)
-            n_stale = 0
-            for _ in range(self.max_iter):
-                start = time.perf_counter()
-                order = rng.permutation(X.shape[0]) if self.shuffle else None
-                total = self._run_epoch(
-                    network, plan, batch_size, order, optimizer, generator, label_t, device,
-                    compute_dtype,
-                )
-                epoch_loss = total / X.shape[0]
-                self.n_iter_ += 1
-                self.loss_curve_.append(epoch_loss)
-                if self.verbose:
-                    print(
-                        f"Epoch {self.n_iter_}: loss {epoch_loss:.4f}, "
-                        f"{time.perf_counter() - start:.2f} s"
-                    )
-                if epoch_loss > self.best_loss_ - self.tol * abs(self.best_loss_):
-                    n_stale += 1
-                else:
-                    n_stale = 0
-                self.best_loss_ = min(self.best_loss_, epoch_loss)
-                if n_stale >= self.n_iter_no_change:
-                    if self.verbose:
-                        print(f"Loss did not improve for {n_stale} epochs; stopping.")
-                    break
+            optimizer = _TrainingOptimizer(self, network, device)
+            try:
+                self._train(network, plan, batch_size, optimizer, generator, label_t, device,
+                            compute_dtype, rng)
+            finally:
+                network.encoder.capture = None
         self.network_ = network.cpu().eval()
         self._n_outputs = n_outputs
         self._fit_thresholds(X)
         return self
 
-    def _make_optimizer(self, network):
-        return torch.optim.Adam(network.parameters(), lr=self.learning_rate_init, fused=True)
+    def _train(self, network, plan, batch_size, optimizer, generator, labels, device,
+               compute_dtype, rng):
+        """Up to ``max_iter`` epochs, stopping early as ``tol``/``n_iter_no_change`` say."""
+        n_stale = 0
+        for _ in range(self.max_iter):
+            start = time.perf_counter()
+            order = rng.permutation(plan.n_rows) if self.shuffle else None
+            total = self._run_epoch(
+                network, plan, batch_size, order, optimizer, generator, labels, device,
+                compute_dtype,
+            )
+            epoch_loss = total / plan.n_rows
+            self.n_iter_ += 1
+            self.loss_curve_.append(epoch_loss)
+            if self.verbose:
+                print(
+                    f"Epoch {self.n_iter_}: loss {epoch_loss:.4f}, "
+                    f"{time.perf_counter() - start:.2f} s"
+                )
+            if epoch_loss > self.best_loss_ - self.tol * abs(self.best_loss_):
+                n_stale += 1
+            else:
+                n_stale = 0
+            self.best_loss_ = min(self.best_loss_, epoch_loss)
+            if n_stale >= self.n_iter_no_change:
+                if self.verbose:
+                    print(f"Loss did not improve for {n_stale} epochs; stopping.")
+                break
+
+    def _weight_decay(self):
+        """Decoupled weight decay of the training's optimizer (0: plain Adam)."""
+        return 0.0
+
+    def _make_optimizer(self, params):
+        """torch's optimizer for ``params`` (all but the CPU's first-layer weight)."""
+        return torch.optim.Adam(params, lr=self.learning_rate_init, fused=True)
 
     def _batch_size(self, n_samples):
         if self.batch_size != "auto":
@@ -211,7 +261,7 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
                 rows = torch.as_tensor(idx if order is None else order[idx])
                 loss = loss + self._label_loss(label_logits, labels[rows].to(device)).sum()
             rows_seen += batch.n_rows
-            optimizer.zero_grad(set_to_none=True)
+            optimizer.zero_grad()
             (loss / batch.n_rows).backward()
             optimizer.step()
             total += float(loss.detach())
@@ -349,11 +399,14 @@ class BaseNASH(BaseDocumentVAE):
             n_outputs=n_outputs,
         )
 
-    def _make_optimizer(self, network):
+    def _weight_decay(self):
         # Decoupled weight decay (AdamW): measured on ng20 and reuters at 32 bits, seeds
         # 0-2, 0.01 (torch's default) raised precision@100 a little on 20 Newsgroups and
         # left Reuters unchanged; see the class docstrings.
-        return torch.optim.AdamW(network.parameters(), lr=self.learning_rate_init,
+        return self.weight_decay
+
+    def _make_optimizer(self, params):
+        return torch.optim.AdamW(params, lr=self.learning_rate_init,
                                  weight_decay=self.weight_decay, fused=True)
 
     def _reconstruction_targets(self, X):

@@ -5,12 +5,15 @@ seed, and orchestrate; this module only knows tensors.
 
 The first encoder layer is an :class:`torch.nn.EmbeddingBag` over the vocabulary, so a
 mini-batch of sparse documents costs ``nnz * hidden`` instead of ``batch * vocab * hidden``.
-Its gradient is kept dense: measured on 20 Newsgroups, torch's SparseAdam spent 43% of an
-epoch coalescing sparse gradients, while fused dense Adam updates the whole 10,000 x 500
-layer in about 2.4 ms. Writing only the rows a mini-batch touches (about 37% of the
-vocabulary at 200 documents) into a gradient buffer kept across steps measured no faster
-than autograd's fresh dense gradient (backward 301-331 against 269-319 ms an epoch, ng20,
-32 bits, bfloat16, one thread), so autograd keeps it.
+On CUDA its gradient is autograd's dense one, and torch's fused AdamW updates it. On the
+CPU the training loop gives the encoder a ``capture`` (:class:`CapturedBag`): the layer's
+backward pass then hands over only its output's gradient, and
+:class:`~skhash.nash._row_sparse_adamw.RowSparseAdamW` forms the rows it needs inside its
+update, so the dense 10,000 x 500 gradient is never zero-filled, written or read. What
+was measured before that, on 20 Newsgroups: torch's SparseAdam spent 43% of an epoch
+coalescing sparse gradients; a gradient buffer kept across steps, written only in the
+rows a mini-batch touches, was no faster than autograd's fresh one; lazy AdamW (only the
+touched rows updated) was slower and changes what untouched rows do.
 """
 
 import math
@@ -95,6 +98,9 @@ class DocumentEncoder(nn.Module):
         widths = list(hidden_layer_sizes)
         self.n_outputs = widths[-1]
         self.dropout = dropout
+        # Set by the training loop on the CPU (a BagGradient of _row_sparse_adamw): the
+        # first layer then leaves its weight's gradient to RowSparseAdamW.
+        self.capture = None
         self.embed = nn.EmbeddingBag(n_features, widths[0], mode="sum", sparse=False)
         bound = 1.0 / math.sqrt(n_features)
         nn.init.uniform_(self.embed.weight, -bound, bound)
@@ -103,7 +109,13 @@ class DocumentEncoder(nn.Module):
 
     def forward(self, batch):
         """Hidden features of a :class:`SparseBatch`, shape (n_rows, widths[-1])."""
-        h = self.embed(batch.indices, batch.offsets, per_sample_weights=batch.inputs)
+        if self.capture is not None and torch.is_grad_enabled():
+            cap = self.capture
+            cap.indices, cap.rows, cap.inputs = batch.indices, batch.rows, batch.inputs
+            h = CapturedBag.apply(self.embed.weight, batch.indices, batch.offsets,
+                                  batch.inputs, cap)
+        else:
+            h = self.embed(batch.indices, batch.offsets, per_sample_weights=batch.inputs)
         h = F.relu(h + self.embed_bias)
         for layer in self.hidden:
             h = F.relu(layer(self._drop(h)))
@@ -111,6 +123,27 @@ class DocumentEncoder(nn.Module):
 
     def _drop(self, h):
         return F.dropout(h, self.dropout, self.training) if self.dropout else h
+
+
+class CapturedBag(torch.autograd.Function):
+    """A sum-mode embedding bag whose backward pass hands its output's gradient over.
+
+    Instead of the weight's dense gradient, the backward pass stores the gradient of the
+    output (n_rows, width) in ``capture.grad_out`` and returns none for the weight, whose
+    ``.grad`` stays empty: the optimizer forms the rows it needs from it
+    (:class:`~skhash.nash._row_sparse_adamw.RowSparseAdamW`).
+    """
+
+    @staticmethod
+    def forward(ctx, weight, indices, offsets, inputs, capture):
+        ctx.capture = capture
+        return F.embedding_bag(indices, weight, offsets, mode="sum",
+                               per_sample_weights=inputs)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        ctx.capture.grad_out = grad_out
+        return None, None, None, None, None
 
 
 class SoftmaxDecoder(nn.Module):
