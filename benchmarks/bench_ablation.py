@@ -29,7 +29,7 @@ The variants and what they change:
 
 The variants that are not parameters of the estimator (targets, LSA neighbours, the step
 size schedule, dropout) are small subclasses here that override the estimator's private
-hooks ``_reconstruction_targets``, ``_make_optimizer`` and ``_build_network``: they
+hooks ``_reconstruction_targets``, ``_training_optimizer`` and ``_build_network``: they
 measure, they are not features.
 
 ``--per-label`` also prints, per dataset, the precision@100 of the test queries that carry
@@ -125,8 +125,8 @@ class _LinearDecay:
         self.optimizer, self.total, self.done = optimizer, total_steps, 0
         self.initial = [group["lr"] for group in optimizer.param_groups]
 
-    def zero_grad(self, set_to_none=True):
-        self.optimizer.zero_grad(set_to_none=set_to_none)
+    def zero_grad(self):
+        self.optimizer.zero_grad()
 
     def step(self):
         self.optimizer.step()
@@ -143,9 +143,11 @@ class LinearDecayNASH(NASHHasher):
         self._n_train = X.shape[0]
         return super().fit(X, y)
 
-    def _make_optimizer(self, network):
+    def _training_optimizer(self, network, device):
+        # the whole training's optimizer, so that the schedule reaches the first layer's
+        # row-sparse AdamW as well as torch's
         steps = self.max_iter * math.ceil(self._n_train / self._batch_size(self._n_train))
-        return _LinearDecay(super()._make_optimizer(network), steps)
+        return _LinearDecay(super()._training_optimizer(network, device), steps)
 
 
 def _with_dropout(p):

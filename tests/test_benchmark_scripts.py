@@ -12,6 +12,7 @@ import torch
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from skhash.datasets import make_topic_corpus
+from skhash.nash._batches import BatchPlan
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -218,6 +219,29 @@ def test_linear_decay_steps_the_rate_down_to_zero():
     np.testing.assert_allclose(seen, [0.3, 0.2, 0.1, 0.0, 0.0], atol=1e-12)
     # SGD took steps of 0.4, 0.3, 0.2, 0.1 and then none
     np.testing.assert_allclose(weight.detach().numpy(), np.zeros(3), atol=1e-6)
+
+
+def test_linear_decay_variant_schedules_the_first_layer_too():
+    # on the CPU the first layer has its own optimizer (RowSparseAdamW): the schedule
+    # must reach it as well as torch's
+    ablation = _bench_ablation()
+    X = sp.random(40, 30, density=0.2, format="csr", random_state=0, dtype=np.float64)
+    hasher = ablation.VARIANTS["lr-linear-decay"](4, 0, {"hidden_layer_sizes": (8,),
+                                                         "max_iter": 2, "batch_size": 20})
+    hasher._n_train = X.shape[0]
+    network = hasher._build_network(30, (8,), 0)
+    optimizer = hasher._training_optimizer(network, torch.device("cpu"))
+    groups = optimizer.optimizer.param_groups
+    assert len(groups) == 2 and groups[1]["params"] == [network.encoder.embed.weight]
+    batch = next(BatchPlan(sp.csr_matrix(X, dtype=np.float32)).batches(20))
+    for _ in range(2):
+        optimizer.zero_grad()
+        nll, kl, _, _ = network(batch)
+        (nll + kl).mean().backward()
+        optimizer.step()
+    # 4 steps in all (2 epochs x 2 batches): after 2 the rate is half the initial one
+    assert [g["lr"] for g in groups] == pytest.approx([1.5e-3, 1.5e-3])
+    network.encoder.capture = None
 
 
 def test_bench_ablation_runs_variants_beside_the_defaults(data_folder, tmp_path, capsys,

@@ -103,3 +103,31 @@ def test_fit_agrees_with_the_dense_first_layer_update(estimator, monkeypatch):
     assert fitted[True].network_.encoder.capture is None
     assert fitted[True].network_.encoder.embed.weight.grad is None
     pickle.loads(pickle.dumps(fitted[True])).transform(X)
+
+
+def test_serial_and_parallel_kernels_give_the_same_bits():
+    from skhash.nash._row_sparse_adamw import (
+        adamw_bag_update_parallel,
+        adamw_bag_update_serial,
+    )
+
+    rng = np.random.default_rng(3)
+    indices = rng.integers(0, 300, 500)
+    ptr, order = term_major(indices, 300)
+    rows = rng.integers(0, 20, 500)
+    inputs = rng.random(500).astype(np.float32)
+    grad_out = rng.standard_normal((20, 70)).astype(np.float32)
+    states = []
+    for kernel in (adamw_bag_update_serial, adamw_bag_update_parallel):
+        w = np.ones((300, 70), dtype=np.float32)
+        m = np.full_like(w, 0.01)
+        v = np.full_like(w, 1e-4)
+        f = np.float32
+        kernel(w, m, v, ptr, order, rows, inputs, grad_out, f(0.01), f(0.9), f(0.999),
+               f(1e-8), f(0.01), f(0.19), f(0.0447))
+        states.append((w, m, v))
+    for a, b in zip(*states):
+        np.testing.assert_array_equal(a, b)
+    untouched = np.setdiff1d(np.arange(300), indices)
+    assert untouched.size > 0
+    np.testing.assert_allclose(states[0][1][untouched], 0.009)  # momentum decayed only

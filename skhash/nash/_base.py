@@ -72,6 +72,12 @@ class _TrainingOptimizer:
             params = [p for p in params if p is not weight]
         self.others = estimator._make_optimizer(params)
 
+    @property
+    def param_groups(self):
+        """torch's groups, then the first layer's (each a dict with its ``"lr"``)."""
+        extra = [] if self.first_layer is None else self.first_layer.param_groups
+        return self.others.param_groups + extra
+
     def zero_grad(self):
         self.others.zero_grad(set_to_none=True)
 
@@ -189,7 +195,7 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
                 network = self.network_
             network.to(device).train()
             generator = torch.Generator(device=device).manual_seed(seed)
-            optimizer = _TrainingOptimizer(self, network, device)
+            optimizer = self._training_optimizer(network, device)
             try:
                 self._train(network, plan, batch_size, optimizer, generator, label_t, device,
                             compute_dtype, rng)
@@ -232,6 +238,10 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
     def _weight_decay(self):
         """Decoupled weight decay of the training's optimizer (0: plain Adam)."""
         return 0.0
+
+    def _training_optimizer(self, network, device):
+        """What steps the training: ``zero_grad()``, ``step()`` and ``param_groups``."""
+        return _TrainingOptimizer(self, network, device)
 
     def _make_optimizer(self, params):
         """torch's optimizer for ``params`` (all but the CPU's first-layer weight)."""

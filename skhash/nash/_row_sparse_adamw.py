@@ -156,10 +156,10 @@ class RowSparseAdamW:
             raise ValueError("RowSparseAdamW updates a float32 CPU weight.")
         self.weight = weight
         self.capture = capture
-        self.lr = float(lr)
-        self.weight_decay = float(weight_decay)
-        self.betas = (float(betas[0]), float(betas[1]))
-        self.eps = float(eps)
+        # one group, as torch's optimizers keep them: a schedule may change its "lr"
+        self.param_groups = [dict(params=[weight], lr=float(lr),
+                                  weight_decay=float(weight_decay),
+                                  betas=(float(betas[0]), float(betas[1])), eps=float(eps))]
         self.exp_avg = np.zeros(tuple(weight.shape), dtype=np.float32)
         self.exp_avg_sq = np.zeros(tuple(weight.shape), dtype=np.float32)
         self.n_steps = 0
@@ -170,7 +170,8 @@ class RowSparseAdamW:
         if cap.grad_out is None:
             raise RuntimeError("no gradient captured: run the backward pass before step()")
         self.n_steps += 1
-        beta1, beta2 = self.betas
+        group = self.param_groups[0]
+        beta1, beta2 = group["betas"]
         indices = cap.indices.numpy()
         ptr, order = term_major(indices, self.weight.shape[0])
         grad_out = cap.grad_out.detach().to(torch.float32).contiguous().numpy()
@@ -184,7 +185,8 @@ class RowSparseAdamW:
         update(
             self.weight.detach().numpy(), self.exp_avg, self.exp_avg_sq, ptr, order,
             cap.rows.numpy(), cap.inputs.detach().to(torch.float32).numpy(), grad_out,
-            f32(self.lr), f32(beta1), f32(beta2), f32(self.eps), f32(self.weight_decay),
+            f32(group["lr"]), f32(beta1), f32(beta2), f32(group["eps"]),
+            f32(group["weight_decay"]),
             f32(1.0 - beta1 ** self.n_steps), f32(math.sqrt(1.0 - beta2 ** self.n_steps)),
         )
         cap.indices = cap.rows = cap.inputs = cap.grad_out = None
