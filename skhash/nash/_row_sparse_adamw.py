@@ -47,66 +47,84 @@ def term_major(indices, n_features):
     return ptr, order
 
 
-def _adamw_bag_update(weight, exp_avg, exp_avg_sq, ptr, order, rows, inputs, grad_out, lr,
-                      beta1, beta2, eps, weight_decay, bias_correction1,
-                      bias_correction2_sqrt):
+@njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy", inline="always")
+def _update_block(block, weight, exp_avg, exp_avg_sq, ptr, order, rows, inputs, grad_out,
+                  beta1, beta2, eps, decay, step_size, bias_correction2_sqrt, grad):
+    """AdamW on the rows of one block; ``grad`` is scratch of the weight's width."""
     n, d = weight.shape
-    step_size = lr / bias_correction1
-    decay = np.float32(1.0) - lr * weight_decay
     one_m_b1 = np.float32(1.0) - beta1
     one_m_b2 = np.float32(1.0) - beta2
-    n_blocks = (n + _ROW_BLOCK - 1) // _ROW_BLOCK
-    for block in prange(n_blocks):
-        grad = np.empty(d, dtype=np.float32)
-        for t in range(block * _ROW_BLOCK, min(n, (block + 1) * _ROW_BLOCK)):
-            # row views: indexing [t, c] in the inner loops kept LLVM from vectorising
-            # them (the gradient's accumulation took 1.16 ms a step on ng20, now 0.40)
-            w_t, m_t, v_t = weight[t], exp_avg[t], exp_avg_sq[t]
-            if ptr[t + 1] > ptr[t]:
-                j = order[ptr[t]]
+    for t in range(block * _ROW_BLOCK, min(n, (block + 1) * _ROW_BLOCK)):
+        # row views: indexing [t, c] in the inner loops kept LLVM from vectorising them
+        w_t, m_t, v_t = weight[t], exp_avg[t], exp_avg_sq[t]
+        if ptr[t + 1] > ptr[t]:
+            j = order[ptr[t]]
+            a, src = inputs[j], grad_out[rows[j]]
+            for c in range(d):
+                grad[c] = a * src[c]
+            for e in range(ptr[t] + 1, ptr[t + 1]):
+                j = order[e]
                 a, src = inputs[j], grad_out[rows[j]]
                 for c in range(d):
-                    grad[c] = a * src[c]
-                for e in range(ptr[t] + 1, ptr[t + 1]):
-                    j = order[e]
-                    a, src = inputs[j], grad_out[rows[j]]
-                    for c in range(d):
-                        grad[c] += a * src[c]
-                for c in range(d):
-                    g = grad[c]
-                    m = m_t[c] * beta1 + one_m_b1 * g
-                    v = v_t[c] * beta2 + one_m_b2 * g * g
-                    m_t[c] = m
-                    v_t[c] = v
-                    w_t[c] = w_t[c] * decay - step_size * m / (np.sqrt(v) / bias_correction2_sqrt
-                                                               + eps)
-            else:
-                for c in range(d):
-                    m = m_t[c] * beta1
-                    v = v_t[c] * beta2
-                    m_t[c] = m
-                    v_t[c] = v
-                    w_t[c] = w_t[c] * decay - step_size * m / (np.sqrt(v) / bias_correction2_sqrt
-                                                               + eps)
+                    grad[c] += a * src[c]
+            for c in range(d):
+                g = grad[c]
+                m = m_t[c] * beta1 + one_m_b1 * g
+                v = v_t[c] * beta2 + one_m_b2 * g * g
+                m_t[c] = m
+                v_t[c] = v
+                w_t[c] = w_t[c] * decay - step_size * m / (np.sqrt(v) / bias_correction2_sqrt
+                                                           + eps)
+        else:
+            for c in range(d):
+                m = m_t[c] * beta1
+                v = v_t[c] * beta2
+                m_t[c] = m
+                v_t[c] = v
+                w_t[c] = w_t[c] * decay - step_size * m / (np.sqrt(v) / bias_correction2_sqrt
+                                                           + eps)
 
 
-# The same update compiled twice (``prange`` is ``range`` without parallel=True): one
-# thread runs the plain loop, so a one-thread process
-# (the benchmarks' workers, joblib's) never starts numba's OpenMP pool, whose idle threads
-# spin after each parallel loop: two one-thread workers each took 7.5 ms a step with
-# that pool of two against 3.8-4.0 ms without it (exploratory, 10,000 x 500, one step).
-# error_model="numpy" (parallel=True's default) lets LLVM vectorise the division: with
-# the "python" model's zero-division check the plain loop took 12 ms a step, not 1.7.
+# The update comes compiled twice, as two functions (numba caches a function once, under
+# its name: one Python function compiled with and without parallel=True shared a cache
+# entry, and the "serial" one ran the parallel code). One thread runs the plain loop, so
+# a one-thread process (the benchmarks' workers, joblib's) never starts numba's OpenMP
+# pool, whose threads spin after each parallel loop and took two such workers from about
+# 4 to 8 ms a step, and a fit of 3 epochs from about 4 to 62 s. error_model="numpy"
+# (parallel=True's default) lets LLVM vectorise the division: with the "python" model's
+# zero-division check the loop took 12 ms a step, not 1.7.
 _FLAGS = dict(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
-adamw_bag_update_serial = njit(**_FLAGS)(_adamw_bag_update)
-adamw_bag_update_parallel = njit(parallel=True, **_FLAGS)(_adamw_bag_update)
-adamw_bag_update_serial.__doc__ = adamw_bag_update_parallel.__doc__ = """One AdamW step of a
-sum-mode embedding bag's weights, the gradient formed row by row.
 
-The gradient of row ``t`` is ``sum_j inputs[j] * grad_out[rows[j]]`` over the batch's
-non-zeros ``j`` of term ``t`` (``ptr``/``order`` from :func:`term_major`); it is zero for
-terms the batch does not contain. ``weight`` and both moments are updated in place.
-"""
+
+@njit(**_FLAGS)
+def adamw_bag_update_serial(weight, exp_avg, exp_avg_sq, ptr, order, rows, inputs, grad_out,
+                            lr, beta1, beta2, eps, weight_decay, bias_correction1,
+                            bias_correction2_sqrt):
+    """One AdamW step of a sum-mode embedding bag's weights, the gradient formed row by row.
+
+    The gradient of row ``t`` is ``sum_j inputs[j] * grad_out[rows[j]]`` over the batch's
+    non-zeros ``j`` of term ``t`` (``ptr``/``order`` from :func:`term_major`); it is zero
+    for terms the batch does not contain. ``weight`` and both moments are updated in place.
+    """
+    n, d = weight.shape
+    grad = np.empty(d, dtype=np.float32)
+    for block in range((n + _ROW_BLOCK - 1) // _ROW_BLOCK):
+        _update_block(block, weight, exp_avg, exp_avg_sq, ptr, order, rows, inputs, grad_out,
+                      beta1, beta2, eps, np.float32(1.0) - lr * weight_decay,
+                      lr / bias_correction1, bias_correction2_sqrt, grad)
+
+
+@njit(parallel=True, **_FLAGS)
+def adamw_bag_update_parallel(weight, exp_avg, exp_avg_sq, ptr, order, rows, inputs,
+                              grad_out, lr, beta1, beta2, eps, weight_decay,
+                              bias_correction1, bias_correction2_sqrt):
+    """:func:`adamw_bag_update_serial` with its blocks of rows spread over numba's threads."""
+    n, d = weight.shape
+    for block in prange((n + _ROW_BLOCK - 1) // _ROW_BLOCK):
+        _update_block(block, weight, exp_avg, exp_avg_sq, ptr, order, rows, inputs, grad_out,
+                      beta1, beta2, eps, np.float32(1.0) - lr * weight_decay,
+                      lr / bias_correction1, bias_correction2_sqrt,
+                      np.empty(d, dtype=np.float32))
 
 
 class BagGradient:
