@@ -131,3 +131,16 @@ def test_serial_and_parallel_kernels_give_the_same_bits():
     untouched = np.setdiff1d(np.arange(300), indices)
     assert untouched.size > 0
     np.testing.assert_allclose(states[0][1][untouched], 0.009)  # momentum decayed only
+
+
+def test_an_encoder_pickled_without_the_capture_attribute_still_encodes():
+    X = _corpus()
+    model = NASHHasher(8, hidden_layer_sizes=(16,), max_iter=1, random_state=0).fit(X)
+    codes = model.transform(X)
+    state = pickle.loads(pickle.dumps(model))
+    # as pickled by a version whose encoder had no ``capture``
+    state.network_.encoder.__dict__.pop("capture", None)
+    assert "capture" not in state.network_.encoder.__dict__
+    np.testing.assert_array_equal(state.transform(X), codes)
+    state.set_params(warm_start=True, max_iter=1).fit(X)  # and trains on
+    assert state.network_.encoder.capture is None

@@ -93,14 +93,16 @@ class DocumentEncoder(nn.Module):
         measures what dropout does.
     """
 
+    #: Set by the training loop on the CPU (a BagGradient of _row_sparse_adamw): the first
+    #: layer then leaves its weight's gradient to RowSparseAdamW. A class attribute, so
+    #: that encoders pickled before it existed still load and encode.
+    capture = None
+
     def __init__(self, n_features, hidden_layer_sizes, dropout=0.0):
         super().__init__()
         widths = list(hidden_layer_sizes)
         self.n_outputs = widths[-1]
         self.dropout = dropout
-        # Set by the training loop on the CPU (a BagGradient of _row_sparse_adamw): the
-        # first layer then leaves its weight's gradient to RowSparseAdamW.
-        self.capture = None
         self.embed = nn.EmbeddingBag(n_features, widths[0], mode="sum", sparse=False)
         bound = 1.0 / math.sqrt(n_features)
         nn.init.uniform_(self.embed.weight, -bound, bound)
