@@ -49,8 +49,8 @@ def test_row_sparse_adamw_matches_dense_autograd_and_torch_adamw(weight_decay):
         out.backward(grad)
         reference.step()
         w = sparse.clone().requires_grad_()
-        capture.indices, capture.rows, capture.inputs = indices, rows, inputs
-        out = CapturedBag.apply(w, indices, offsets, inputs, capture)
+        out = CapturedBag.apply(w, indices, offsets, inputs, rows, capture)
+        assert capture.indices is indices and capture.rows is rows
         out.backward(grad)
         assert w.grad is None  # no dense gradient was built
         np.testing.assert_array_equal(capture.grad_out.numpy(), grad.numpy())

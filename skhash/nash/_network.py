@@ -112,10 +112,8 @@ class DocumentEncoder(nn.Module):
     def forward(self, batch):
         """Hidden features of a :class:`SparseBatch`, shape (n_rows, widths[-1])."""
         if self.capture is not None and torch.is_grad_enabled():
-            cap = self.capture
-            cap.indices, cap.rows, cap.inputs = batch.indices, batch.rows, batch.inputs
             h = CapturedBag.apply(self.embed.weight, batch.indices, batch.offsets,
-                                  batch.inputs, cap)
+                                  batch.inputs, batch.rows, self.capture)
         else:
             h = self.embed(batch.indices, batch.offsets, per_sample_weights=batch.inputs)
         h = F.relu(h + self.embed_bias)
@@ -130,14 +128,17 @@ class DocumentEncoder(nn.Module):
 class CapturedBag(torch.autograd.Function):
     """A sum-mode embedding bag whose backward pass hands its output's gradient over.
 
-    Instead of the weight's dense gradient, the backward pass stores the gradient of the
-    output (n_rows, width) in ``capture.grad_out`` and returns none for the weight, whose
-    ``.grad`` stays empty: the optimizer forms the rows it needs from it
+    The forward pass stores the batch (term ``indices``, the batch ``rows`` of the
+    non-zeros and their ``inputs``) in ``capture``; instead of the weight's dense
+    gradient, the backward pass stores the gradient of the output (n_rows, width) in
+    ``capture.grad_out`` and returns none for the weight, whose ``.grad`` stays empty: the
+    optimizer forms the rows it needs from them
     (:class:`~skhash.nash._row_sparse_adamw.RowSparseAdamW`).
     """
 
     @staticmethod
-    def forward(ctx, weight, indices, offsets, inputs, capture):
+    def forward(ctx, weight, indices, offsets, inputs, rows, capture):
+        capture.indices, capture.rows, capture.inputs = indices, rows, inputs
         ctx.capture = capture
         return F.embedding_bag(indices, weight, offsets, mode="sum",
                                per_sample_weights=inputs)
@@ -145,7 +146,7 @@ class CapturedBag(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out):
         ctx.capture.grad_out = grad_out
-        return None, None, None, None, None
+        return None, None, None, None, None, None
 
 
 class SoftmaxDecoder(nn.Module):

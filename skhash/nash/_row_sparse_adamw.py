@@ -130,9 +130,9 @@ def adamw_bag_update_parallel(weight, exp_avg, exp_avg_sq, ptr, order, rows, inp
 class BagGradient:
     """What the first layer's backward pass leaves for :class:`RowSparseAdamW`.
 
-    :class:`~skhash.nash._network.DocumentEncoder` fills it when given one: the batch's
-    term indices, batch rows and input weights at forward time, the gradient of the
-    layer's output at backward time.
+    :class:`~skhash.nash._network.CapturedBag` fills it: the batch's term indices, batch
+    rows and input weights at forward time, the gradient of the layer's output at
+    backward time.
     """
 
     __slots__ = ("grad_out", "indices", "inputs", "rows")
