@@ -25,7 +25,10 @@ The variants and what they change:
   epochs; ``weight_decay=0.1`` (ten times AdamW's default decay); ``dropout=0.1``,
   ``dropout=0.2``: dropout on the encoder's hidden units in training;
 * the encoder's size: ``hidden=500`` (one hidden layer), ``hidden=1000-1000`` (two layers
-  twice as wide).
+  twice as wide);
+* the neighbour extension together with one change that helps Reuters alone:
+  ``nbr100,dropout=0.2``, ``nbr100,weight_decay=0.1``, ``nbr100,epochs=30``,
+  ``nbr100-lsa64,dropout=0.2``.
 
 The variants that are not parameters of the estimator (targets, LSA neighbours, the step
 size schedule, dropout) are small subclasses here that override the estimator's private
@@ -150,10 +153,11 @@ class LinearDecayNASH(NASHHasher):
         return _LinearDecay(super()._training_optimizer(network, device), steps)
 
 
-def _with_dropout(p):
-    """A NASHHasher whose encoder drops each hidden unit with probability ``p`` in training."""
+def _with_dropout(p, base=NASHHasher):
+    """A ``base`` (NASHHasher) whose encoder drops each hidden unit with probability ``p``
+    in training."""
 
-    class Hasher(NASHHasher):
+    class Hasher(base):
         def _build_network(self, *args, **kwargs):
             network = super()._build_network(*args, **kwargs)
             network.encoder.dropout = p
@@ -192,6 +196,15 @@ VARIANTS = {
         **kw, "hidden_layer_sizes": (1000, 1000)}),
     "dropout=0.1": lambda b, s, kw: _with_dropout(0.1)(b, random_state=s, **kw),
     "dropout=0.2": lambda b, s, kw: _with_dropout(0.2)(b, random_state=s, **kw),
+    # the neighbour extension combined with what helps Reuters alone
+    "nbr100,dropout=0.2": lambda b, s, kw: _with_dropout(0.2)(
+        b, target_neighbors=100, neighbor_weight=10.0, random_state=s, **kw),
+    "nbr100,weight_decay=0.1": lambda b, s, kw: NASHHasher(
+        b, target_neighbors=100, neighbor_weight=10.0, weight_decay=0.1, random_state=s, **kw),
+    "nbr100,epochs=30": lambda b, s, kw: NASHHasher(
+        b, target_neighbors=100, neighbor_weight=10.0, max_iter=30, random_state=s, **kw),
+    "nbr100-lsa64,dropout=0.2": lambda b, s, kw: _with_dropout(
+        0.2, _with_targets(lsa_neighbor_targets))(b, random_state=s, **kw),
 }
 
 

@@ -206,6 +206,30 @@ def test_parameter_variants_change_one_setting_each():
         assert {k: v for k, v in params.items() if base[k] != v} == changed, name
 
 
+def test_combined_variants_add_the_neighbours_to_one_change(data_folder):
+    ablation = _bench_ablation()
+    run = {"compute_dtype": "bfloat16", "hidden_layer_sizes": (8,)}
+    base = ablation.VARIANTS["defaults"](4, 0, run).get_params()
+    nbr = {"target_neighbors": 100, "neighbor_weight": 10.0}
+    expected = {
+        "nbr100,weight_decay=0.1": {**nbr, "weight_decay": 0.1},
+        "nbr100,epochs=30": {**nbr, "max_iter": 30},
+        "nbr100,dropout=0.2": nbr,
+        "nbr100-lsa64,dropout=0.2": {},  # its neighbours come from its target hook
+    }
+    for name, changed in expected.items():
+        hasher = ablation.VARIANTS[name](4, 0, run)
+        params = hasher.get_params()
+        assert {k: v for k, v in params.items() if base[k] != v} == changed, name
+        dropout = hasher._build_network(30, (8,), 0).encoder.dropout
+        assert dropout == (0.2 if "dropout" in name else 0.0), name
+    # the LSA variant's targets are the neighbour-smoothed ones, more than the words' own
+    X = _benchmark("_common").load_corpus(str(data_folder))[0]
+    hasher = ablation.VARIANTS["nbr100-lsa64,dropout=0.2"](4, 0, run)
+    targets = hasher._reconstruction_targets(X)
+    assert targets.shape == X.shape and targets.nnz > X.nnz
+
+
 def test_linear_decay_steps_the_rate_down_to_zero():
     ablation = _bench_ablation()
     weight = torch.nn.Parameter(torch.ones(3))
