@@ -5,8 +5,8 @@ For each data folder (the format of ``../shared/data/*``), fits ``NASHHasher()``
 targets = the TF-IDF row rescaled to sum to its number of terms) and a set of named
 variants, each changing one thing (the last four two), at the same bits and seeds, and
 prints precision@100 (test queries against the training set) as mean +- std over seeds,
-its difference to the defaults of the same run, and the mean fit time. ITQ and TF-IDF cosine, measured in the
-same run, are the reference lines.
+its difference to the defaults of the same run, and the mean fit time. ITQ and TF-IDF
+cosine, measured in the same run, are the reference lines.
 
 The variants and what they change:
 
