@@ -22,7 +22,8 @@ The variants and what they change:
   cosine in a 64-dimensional TruncatedSVD projection of the L2-normalised rows;
 * training: ``batch=500``; ``batch=500,lr*2``; ``epochs=30``; ``epochs=80``; ``lr*2``;
   ``lr/2``; ``lr-linear-decay``: the step size falls linearly from 3e-3 to 0 over the 50
-  epochs; ``weight_decay=0.1`` (ten times AdamW's default decay); ``dropout=0.1``,
+  epochs; ``weight_decay=0.1`` (ten times AdamW's default decay); ``biases-undecayed``:
+  AdamW's decay on the weight matrices only, not on the biases; ``dropout=0.1``,
   ``dropout=0.2``: dropout on the encoder's hidden units in training;
 * the encoder's size: ``hidden=500`` (one hidden layer), ``hidden=1000-1000`` (two layers
   twice as wide);
@@ -139,6 +140,18 @@ class _LinearDecay:
             group["lr"] = lr * left
 
 
+class BiasesUndecayedNASH(NASHHasher):
+    """NASHHasher whose AdamW leaves the biases (every 1-D parameter, the decoder's word
+    bias among them) undecayed; the weight matrices decay as in the defaults."""
+
+    def _make_optimizer(self, params):
+        params = list(params)
+        return torch.optim.AdamW(
+            [{"params": [p for p in params if p.ndim > 1]},
+             {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0}],
+            lr=self.learning_rate_init, weight_decay=self.weight_decay, fused=True)
+
+
 class LinearDecayNASH(NASHHasher):
     """NASHHasher whose step size falls linearly to 0 over ``max_iter`` epochs."""
 
@@ -190,6 +203,7 @@ VARIANTS = {
     "lr/2": lambda b, s, kw: NASHHasher(b, learning_rate_init=1.5e-3, random_state=s, **kw),
     "lr-linear-decay": lambda b, s, kw: LinearDecayNASH(b, random_state=s, **kw),
     "weight_decay=0.1": lambda b, s, kw: NASHHasher(b, weight_decay=0.1, random_state=s, **kw),
+    "biases-undecayed": lambda b, s, kw: BiasesUndecayedNASH(b, random_state=s, **kw),
     "hidden=500": lambda b, s, kw: NASHHasher(b, random_state=s, **{
         **kw, "hidden_layer_sizes": (500,)}),
     "hidden=1000-1000": lambda b, s, kw: NASHHasher(b, random_state=s, **{

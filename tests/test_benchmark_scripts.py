@@ -230,6 +230,19 @@ def test_combined_variants_add_the_neighbours_to_one_change(data_folder):
     assert targets.shape == X.shape and targets.nnz > X.nnz
 
 
+def test_biases_undecayed_variant_decays_only_the_weight_matrices():
+    ablation = _bench_ablation()
+    hasher = ablation.VARIANTS["biases-undecayed"](4, 0, {"hidden_layer_sizes": (8,)})
+    network = hasher._build_network(30, (8,), 0)
+    optimizer = hasher._training_optimizer(network, torch.device("cpu"))
+    network.encoder.capture = None
+    decay = {id(p): g["weight_decay"] for g in optimizer.param_groups for p in g["params"]}
+    assert set(decay) == {id(p) for p in network.parameters()}
+    for name, p in network.named_parameters():
+        assert decay[id(p)] == (0.01 if p.ndim > 1 else 0.0), name
+    assert decay[id(network.decoder.word_bias)] == 0.0
+
+
 def test_linear_decay_steps_the_rate_down_to_zero():
     ablation = _bench_ablation()
     weight = torch.nn.Parameter(torch.ones(3))
