@@ -146,10 +146,9 @@ class BiasesUndecayedNASH(NASHHasher):
 
     def _make_optimizer(self, params):
         params = list(params)
-        return torch.optim.AdamW(
+        return super()._make_optimizer(
             [{"params": [p for p in params if p.ndim > 1]},
-             {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0}],
-            lr=self.learning_rate_init, weight_decay=self.weight_decay, fused=True)
+             {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0}])
 
 
 class LinearDecayNASH(NASHHasher):

@@ -244,8 +244,11 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
         return _TrainingOptimizer(self, network, device)
 
     def _make_optimizer(self, params):
-        """torch's optimizer for ``params`` (all but the CPU's first-layer weight)."""
-        return torch.optim.Adam(params, lr=self.learning_rate_init, fused=True)
+        """torch's optimizer for ``params`` (all but the CPU's first-layer weight, or
+        parameter groups): fused AdamW with :meth:`_weight_decay` (at 0 its steps are
+        plain Adam's, bit for bit)."""
+        return torch.optim.AdamW(params, lr=self.learning_rate_init,
+                                 weight_decay=self._weight_decay(), fused=True)
 
     def _batch_size(self, n_samples):
         if self.batch_size != "auto":
@@ -414,10 +417,6 @@ class BaseNASH(BaseDocumentVAE):
         # 0-2, 0.01 (torch's default) raised precision@100 a little on 20 Newsgroups and
         # left Reuters unchanged; see the class docstrings.
         return self.weight_decay
-
-    def _make_optimizer(self, params):
-        return torch.optim.AdamW(params, lr=self.learning_rate_init,
-                                 weight_decay=self.weight_decay, fused=True)
 
     def _reconstruction_targets(self, X):
         if self.target_neighbors == 0:
