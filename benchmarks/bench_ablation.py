@@ -63,6 +63,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import load_corpus, prepare_parallel_run  # noqa: E402
 
+import skhash  # noqa: E402
 from skhash import NASHHasher  # noqa: E402
 from skhash.baselines import ITQHasher  # noqa: E402
 from skhash.metrics import cosine_precision_at_k, precision_at_k  # noqa: E402
@@ -221,9 +222,12 @@ VARIANTS = {
 }
 
 
-def run_one(folder, variant, n_bits, seed, threads, compute_dtype, hidden=None):
-    """Fit one variant (or ITQ) once and measure its precision@100; runs in a worker."""
+def run_one(folder, variant, n_bits, seed, threads, compute_dtype, hidden=None,
+            torch_compile=False):
+    """Fit one variant (or ITQ) once and measure its precision@100; runs in a worker,
+    with ``skhash.set_config(torch_compile=torch_compile)``."""
     torch.set_num_threads(threads)
+    skhash.set_config(torch_compile=torch_compile)
     X_train, y_train, X_test, y_test = load_corpus(str(folder))
     if variant == "ITQ":
         hasher = ITQHasher(n_bits, random_state=seed)
@@ -307,6 +311,9 @@ def main(argv=None):
     parser.add_argument("--hidden-layer-sizes", nargs="+", type=int, default=None,
                         help="every NASH fit's encoder widths (default: the estimator's, "
                              "500 500)")
+    parser.add_argument("--torch-compile", action="store_true",
+                        help="skhash.set_config(torch_compile=True) in the workers (faster; "
+                             "the same numbers to rounding, not bit for bit)")
     parser.add_argument("--per-label", action="store_true",
                         help="also print (and save) precision@100 per query label")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
@@ -316,7 +323,7 @@ def main(argv=None):
     folders, out, threads = prepare_parallel_run(args.data, args.out, args.jobs)
     print(f"# bits {args.bits}, seeds {args.seeds}, compute_dtype {args.compute_dtype}, "
           f"encoder {args.hidden_layer_sizes or 'the default (500, 500)'}, "
-          f"{args.jobs} workers x {threads} torch threads")
+          f"{args.jobs} workers x {threads} torch threads, torch_compile={args.torch_compile}")
 
     variants = list(dict.fromkeys(["defaults", *args.variants]))
     tasks = [(f, v, b, s) for f in folders for v in [*variants, "ITQ"] for b in args.bits
@@ -326,7 +333,7 @@ def main(argv=None):
     rows = []
     for row in Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
             delayed(bench_ablation.run_one)(str(f), v, b, s, threads, args.compute_dtype,
-                                           args.hidden_layer_sizes)
+                                           args.hidden_layer_sizes, args.torch_compile)
             for f, v, b, s in tasks):
         rows.append(row)
         print(f"  [{len(rows)}/{len(tasks)}] {row['dataset']} {row['variant']} {row['bits']} "

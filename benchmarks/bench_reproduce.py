@@ -47,6 +47,7 @@ from _common import (  # noqa: E402
     prepare_parallel_run,
 )
 
+import skhash  # noqa: E402
 from skhash import NASHHasher, SupervisedNASHHasher  # noqa: E402
 from skhash.baselines import ITQHasher, LSHHasher, SpectralHasher, VDSHHasher  # noqa: E402
 from skhash.metrics import cosine_precision_at_k, precision_at_k  # noqa: E402
@@ -92,10 +93,12 @@ PAPER = {
 
 
 def run_one(folder, method, n_bits, seed, epochs, threads, compute_dtype="float32",
-            queries="test"):
+            queries="test", torch_compile=False):
     """Fit one method once and measure its precision@100 (the ``queries`` split against
-    the training set); runs in a worker process."""
+    the training set); runs in a worker process, with ``skhash.set_config(torch_compile=
+    torch_compile)``."""
     torch.set_num_threads(threads)
+    skhash.set_config(torch_compile=torch_compile)
     X_train, y_train, X_test, y_test = load_corpus(str(folder), queries)
     factory, neural, supervised = METHODS[method]
     params = {}
@@ -267,7 +270,7 @@ def plot(means, stds, dataset, bits, path, queries="test"):
 
 
 def run_all(folders, methods, bits, seeds, epochs, jobs, threads, compute_dtype,
-            queries="test"):
+            queries="test", torch_compile=False):
     """Every (folder, method, bits, seed) fit, in ``jobs`` processes: a DataFrame of rows."""
     # Neural and long fits first, so the workers finish together.
     tasks = [(f, m, b, s) for f in folders for m in methods for b in bits for s in seeds]
@@ -278,7 +281,7 @@ def run_all(folders, methods, bits, seeds, epochs, jobs, threads, compute_dtype,
 
     finished = Parallel(n_jobs=jobs, verbose=0, return_as="generator_unordered")(
         delayed(bench_reproduce.run_one)(str(f), m, b, s, epochs, threads, compute_dtype,
-                                         queries)
+                                         queries, torch_compile)
         for f, m, b, s in tasks
     )
     rows = []
@@ -307,6 +310,10 @@ def main(argv=None):
     parser.add_argument("--compute-dtype", choices=["float32", "bfloat16"], default="float32",
                         help="the neural methods' compute_dtype (default: float32, their "
                              "default); bfloat16 runs their matrix products in bfloat16")
+    parser.add_argument("--torch-compile", action="store_true",
+                        help="skhash.set_config(torch_compile=True) in the workers: the "
+                             "neural fits' loss runs compiled (faster; the same numbers to "
+                             "rounding, not bit for bit)")
     parser.add_argument("--queries", choices=["test", "val"], default="test",
                         help="the split that queries the training set (default test, the "
                              "paper's protocol; val to choose settings without the test "
@@ -330,7 +337,8 @@ def main(argv=None):
     print("# worker processes: " + ", ".join(f"{k}={os.environ[k]}" for k in MALLOC_ENV))
     print(f"# bits {args.bits}, seeds {args.seeds}, epochs "
           f"{args.epochs or 'estimator defaults (max_iter=50, VDSH 10)'}, neural compute_dtype "
-          f"{args.compute_dtype}, {args.jobs} workers x {threads} torch threads")
+          f"{args.compute_dtype}, {args.jobs} workers x {threads} torch threads, "
+          f"torch_compile={args.torch_compile}")
     stamp = time.strftime("%Y%m%d-%H%M")
     if args.from_csv:
         results = read_results(args.from_csv)
@@ -342,7 +350,8 @@ def main(argv=None):
         csv = out / f"reproduce-merged-{stamp}.csv"
     else:
         results = run_all(folders, args.methods, args.bits, args.seeds, args.epochs,
-                          args.jobs, threads, args.compute_dtype, args.queries)
+                          args.jobs, threads, args.compute_dtype, args.queries,
+                          args.torch_compile)
         csv = out / f"reproduce-{stamp}.csv"
     results.to_csv(csv, index=False)
     seeds = sorted(results.seed.unique())

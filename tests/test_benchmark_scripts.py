@@ -128,6 +128,29 @@ def test_epochs_sets_every_neural_methods_epochs(data_folder):
     assert (nash["epochs"], vdsh["epochs"]) == (12, 12)
 
 
+def test_torch_compile_option_compiles_the_workers_loss(data_folder, monkeypatch):
+    from skhash import _config
+    from skhash.nash import _network
+
+    monkeypatch.setattr(_config, "_settings", {})  # the worker's setting stays in this test
+    calls = []
+    original = _network.MultinomialNLL.forward
+
+    def spy(ctx, *args):
+        out = original(ctx, *args)
+        calls.append(ctx.fused)
+        return out
+
+    monkeypatch.setattr(_network.MultinomialNLL, "forward", staticmethod(spy))
+    row = _bench_reproduce().run_one(str(data_folder), "NASH", 8, 0, 2, 1,
+                                     torch_compile=True)
+    assert 0.0 <= row["precision_at_100"] <= 1.0 and row["epochs"] == 2
+    assert calls and all(calls)
+    calls.clear()
+    _bench_ablation().run_one(str(data_folder), "defaults", 8, 0, 1, "float32")
+    assert calls and not any(calls)  # the default: uncompiled
+
+
 def _bench_ablation():
     return _benchmark("bench_ablation")
 

@@ -34,20 +34,23 @@ def test_bfloat16_is_used_in_training_and_the_loss_is_float32(monkeypatch):
     original = _network.MultinomialNLL.apply
 
     def spy(logits, *rest):
+        loss = original(logits, *rest)
         seen.append((torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu"),
-                     logits.dtype))
-        return original(logits, *rest)
+                     logits.dtype, loss.dtype))
+        return loss
 
     monkeypatch.setattr(_network.MultinomialNLL, "apply", spy)
     X, _ = topic_counts(n_docs=40)
     hasher = NASHHasher(**FAST_NASH, compute_dtype="bfloat16", random_state=0).fit(X)
-    assert seen and all(s == (True, torch.bfloat16, torch.float32) for s in seen)
+    # the decoder's product runs in bfloat16; the loss reads it in float32
+    assert seen and all(s == (True, torch.bfloat16, torch.bfloat16, torch.float32)
+                        for s in seen)
     seen.clear()
     hasher.score(X)  # inference: no autocast
-    assert seen and all(s[0] is False for s in seen)
+    assert seen and all(s[0] is False and s[2:] == (torch.float32,) * 2 for s in seen)
     seen.clear()
     NASHHasher(**FAST_NASH, random_state=0).fit(X)
-    assert seen and all(s[0] is False for s in seen)
+    assert seen and all(s[0] is False and s[2:] == (torch.float32,) * 2 for s in seen)
 
 
 def test_codes_of_a_bfloat16_model_do_not_depend_on_the_batch():
