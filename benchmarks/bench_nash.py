@@ -3,7 +3,8 @@
 Seeded and explicit. Speed: seconds per epoch on a corpus (default ng20, 32 bits,
 defaults otherwise, and again with ``compute_dtype="bfloat16"``) printed beside this
 machine's fp32 and bf16 matmul rates measured in the same run, and encoding throughput.
-Quality: the paper's protocol — test documents query the training set, precision of the
+With ``--torch-compile`` the speed section also times training with the reconstruction
+loss compiled (``skhash.config_context(torch_compile=True)``). Quality: the paper's protocol — test documents query the training set, precision of the
 100 nearest by Hamming distance (ties in database order), relevant = same class or at
 least one shared label — for NASHHasher with its defaults, ITQ, and full-precision
 TF-IDF cosine, all measured in this run (with ``--supervised``, SupervisedNASHHasher
@@ -31,6 +32,7 @@ from _common import (  # noqa: E402
     matmul_gflops,
 )
 
+import skhash  # noqa: E402
 from skhash import NASHHasher, SupervisedNASHHasher  # noqa: E402
 from skhash.baselines import ITQHasher  # noqa: E402
 from skhash.metrics import cosine_precision_at_k, precision_at_k  # noqa: E402
@@ -53,11 +55,22 @@ def seconds_per_epoch(X, n_bits, seed, **params):
     return (times[4] - times[1]) / 3, hasher
 
 
-def speed(folder, n_bits, seed, device="cpu"):
+def speed(folder, n_bits, seed, device="cpu", torch_compile=False):
+    """Corpus shape, non-zeros a row, s/epoch in float32 and bfloat16 (each a pair:
+    uncompiled, and with ``skhash.config_context(torch_compile=True)`` where
+    ``torch_compile``, else None) and encoding throughput."""
     X, _ = load_split(folder, "train")
-    per_epoch, hasher = seconds_per_epoch(X, n_bits, seed, device=device)
-    per_epoch_bf16, _ = seconds_per_epoch(X, n_bits, seed, compute_dtype="bfloat16",
-                                          device=device)
+    per_epoch, per_epoch_bf16 = [], []
+    for compiled in (False, True) if torch_compile else (False,):
+        with skhash.config_context(torch_compile=compiled):
+            t, hasher = seconds_per_epoch(X, n_bits, seed, device=device)
+            per_epoch.append(t)
+            t, _ = seconds_per_epoch(X, n_bits, seed, compute_dtype="bfloat16",
+                                     device=device)
+            per_epoch_bf16.append(t)
+    if not torch_compile:
+        per_epoch.append(None)
+        per_epoch_bf16.append(None)
     hasher.transform(X)
     start = time.perf_counter()
     for _ in range(3):
@@ -112,6 +125,9 @@ def main(argv=None):
                         help="also train SupervisedNASHHasher (defaults) at each bit length")
     parser.add_argument("--device", default="cpu",
                         help="torch device of every NASH fit (default cpu; e.g. cuda)")
+    parser.add_argument("--torch-compile", action="store_true",
+                        help="speed: also time training with skhash.config_context("
+                             "torch_compile=True)")
     args = parser.parse_args(argv)
     try:
         resolve_device(args.device)
@@ -123,14 +139,17 @@ def main(argv=None):
     if not args.quality_only:
         gflops = matmul_gflops(device=args.device)
         gflops_bf16 = matmul_gflops(dtype=torch.bfloat16, device=args.device)
-        shape, nnz, per_epoch, per_epoch_bf16, docs_per_s = speed(folders[0], 32, args.seed,
-                                                                  args.device)
+        shape, nnz, per_epoch, per_epoch_bf16, docs_per_s = speed(
+            folders[0], 32, args.seed, args.device, args.torch_compile)
         print(f"\n## Speed on {folders[0].name}: {shape[0]} docs x {shape[1]} terms, "
               f"{nnz:.1f} non-zeros/row, 32 bits, defaults, trained on {args.device}")
         print(f"{args.device} fp32 matmul (torch, 2048^3): {gflops:.0f} GFLOP/s")
         print(f"{args.device} bf16 matmul (torch, 2048^3): {gflops_bf16:.0f} GFLOP/s")
-        print(f"training: {per_epoch:.3f} s/epoch   (target <= 1 s; peers 11-58 s)")
-        print(f"training, compute_dtype='bfloat16': {per_epoch_bf16:.3f} s/epoch")
+        print(f"training: {per_epoch[0]:.3f} s/epoch   (target <= 1 s; peers 11-58 s)")
+        print(f"training, compute_dtype='bfloat16': {per_epoch_bf16[0]:.3f} s/epoch")
+        if args.torch_compile:
+            print(f"training, torch_compile=True: {per_epoch[1]:.3f} s/epoch, with "
+                  f"compute_dtype='bfloat16' {per_epoch_bf16[1]:.3f} s/epoch")
         print(f"encoding: {docs_per_s:,.0f} docs/s   (target >= 50,000)")
     if not args.speed_only:
         for folder in folders:

@@ -361,6 +361,19 @@ def test_bench_nash_prints_speed_and_quality_beside_the_baselines(data_folder, c
     assert nash > 0.3 and itq > 0.3
 
 
+def test_bench_nash_times_the_compiled_loss_on_request(data_folder, capsys, monkeypatch):
+    from skhash import _config
+
+    monkeypatch.setattr(_config, "_settings", {})
+    _benchmark("bench_nash").main(["--data", str(data_folder), "--speed-only",
+                                   "--torch-compile"])
+    out = capsys.readouterr().out
+    (line,) = [ln for ln in out.splitlines() if "torch_compile=True" in ln]
+    times = [float(w) for w in line.replace(",", " ").split() if w[0].isdigit()]
+    assert len(times) == 2 and all(t > 0 for t in times)
+    assert _config.get_config()["torch_compile"] is False  # the timing's context ended
+
+
 def test_bench_nash_names_an_unavailable_device(data_folder, monkeypatch, capsys):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(SystemExit):
