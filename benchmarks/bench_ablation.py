@@ -208,6 +208,10 @@ VARIANTS = {
         **kw, "hidden_layer_sizes": (500,)}),
     "hidden=1000-1000": lambda b, s, kw: NASHHasher(b, random_state=s, **{
         **kw, "hidden_layer_sizes": (1000, 1000)}),
+    # NASH-DN's noise starts at this standard deviation (the encoder then learns it)
+    "noise_std=0.25": lambda b, s, kw: NASHHasher(b, noise_std=0.25, random_state=s, **kw),
+    "noise_std=1": lambda b, s, kw: NASHHasher(b, noise_std=1.0, random_state=s, **kw),
+    "noise_std=2": lambda b, s, kw: NASHHasher(b, noise_std=2.0, random_state=s, **kw),
     "dropout=0.1": lambda b, s, kw: _with_dropout(0.1)(b, random_state=s, **kw),
     "dropout=0.2": lambda b, s, kw: _with_dropout(0.2)(b, random_state=s, **kw),
     # the neighbour extension combined with what helps Reuters alone

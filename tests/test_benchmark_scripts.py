@@ -222,6 +222,9 @@ def test_parameter_variants_change_one_setting_each():
         "weight_decay=0.1": {"weight_decay": 0.1},
         "hidden=500": {"hidden_layer_sizes": (500,)},
         "hidden=1000-1000": {"hidden_layer_sizes": (1000, 1000)},
+        "noise_std=0.25": {"noise_std": 0.25},
+        "noise_std=1": {"noise_std": 1.0},
+        "noise_std=2": {"noise_std": 2.0},
     }
     base = ablation.VARIANTS["defaults"](4, 0, run).get_params()
     for name, changed in expected.items():

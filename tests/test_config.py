@@ -105,6 +105,9 @@ def test_a_failing_compiler_falls_back_to_the_eager_function(monkeypatch):
                                                 "\\(RuntimeError: no C\\+\\+ compiler\\)"):
             got = parts(x)
         assert not parts.active(x)  # from then on the uncompiled loss is used
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # and a second call warns no more
+            parts(x)
     for g, e in zip(got, softmax_parts(x)):
         torch.testing.assert_close(g, e)
 

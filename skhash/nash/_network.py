@@ -223,6 +223,8 @@ class CompiledOnCPU:
                 and get_config()["torch_compile"])
 
     def __call__(self, *args):
+        if self.failed:
+            return self.fn(*args)
         if self.compiled is None:
             self.compiled = torch.compile(self.fn, dynamic=True)
         if self.proven:
