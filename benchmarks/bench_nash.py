@@ -4,9 +4,10 @@ Seeded and explicit. Speed: seconds per epoch on a corpus (default ng20, 32 bits
 defaults otherwise, and again with ``compute_dtype="bfloat16"``) printed beside this
 machine's fp32 and bf16 matmul rates measured in the same run, and encoding throughput.
 With ``--torch-compile`` the speed section also times training with the reconstruction
-loss compiled (``skhash.config_context(torch_compile=True)``). Quality: the paper's protocol — test documents query the training set, precision of the
-100 nearest by Hamming distance (ties in database order), relevant = same class or at
-least one shared label — for NASHHasher with its defaults, ITQ, and full-precision
+loss compiled (``skhash.config_context(torch_compile=True)``). Quality: the paper's
+protocol — test documents query the training set, precision of the 100 nearest by
+Hamming distance (ties in database order), relevant = same class or at least one shared
+label — for NASHHasher with its defaults, ITQ, and full-precision
 TF-IDF cosine, all measured in this run (with ``--supervised``, SupervisedNASHHasher
 with its defaults too). ``--device cuda`` trains every NASH model on the GPU (the matmul
 rates are then the GPU's; encoding, like ``transform``, runs on the CPU).
@@ -56,9 +57,9 @@ def seconds_per_epoch(X, n_bits, seed, **params):
 
 
 def speed(folder, n_bits, seed, device="cpu", torch_compile=False):
-    """Corpus shape, non-zeros a row, s/epoch in float32 and bfloat16 (each a pair:
-    uncompiled, and with ``skhash.config_context(torch_compile=True)`` where
-    ``torch_compile``, else None) and encoding throughput."""
+    """Corpus shape, non-zeros a row, s/epoch in float32 and bfloat16 (each a list:
+    uncompiled, then, where ``torch_compile``, with ``skhash.config_context(
+    torch_compile=True)``) and encoding throughput."""
     X, _ = load_split(folder, "train")
     per_epoch, per_epoch_bf16 = [], []
     for compiled in (False, True) if torch_compile else (False,):
@@ -68,9 +69,6 @@ def speed(folder, n_bits, seed, device="cpu", torch_compile=False):
             t, _ = seconds_per_epoch(X, n_bits, seed, compute_dtype="bfloat16",
                                      device=device)
             per_epoch_bf16.append(t)
-    if not torch_compile:
-        per_epoch.append(None)
-        per_epoch_bf16.append(None)
     hasher.transform(X)
     start = time.perf_counter()
     for _ in range(3):

@@ -275,19 +275,18 @@ class MultinomialNLL(torch.autograd.Function):
         ctx.fused = _softmax_parts.active(logits)
         n_features = logits.shape[1]
         flat = rows * n_features + columns
+        picked = logits.reshape(-1)[flat].to(_loss_dtype(logits.dtype))
         if ctx.fused:
-            picked = logits.reshape(-1)[flat].to(_loss_dtype(logits.dtype))
             probs, peak, sums = _softmax_parts(logits)  # probs: not yet divided by sums
             lse = peak + sums.log()
         else:
             logits = logits.to(_loss_dtype(logits.dtype))
-            picked = logits.reshape(-1)[flat]
             # One fused softmax kernel (about 2.6x faster on one core than max, subtract,
             # exp, sum, divide as separate passes). The log-sum-exp comes out of it: at a
             # row's largest logit the softmax is exp(0) / sum, so lse = peak - log(max p).
             probs = torch.softmax(logits, dim=1)
             lse = logits.amax(dim=1) - probs.amax(dim=1).log()
-            sums = torch.ones_like(lse)
+            sums = None  # already divided
         totals, weighted = target_row_sums(logits, rows, flat, weights, picked,
                                            dense=logits.is_cuda)
         ctx.save_for_backward(probs, sums, totals, flat, rows, weights)
