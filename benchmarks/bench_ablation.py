@@ -20,11 +20,15 @@ The variants and what they change:
 * neighbours (skhash's opt-in extension, ``target_neighbors=100, neighbor_weight=10``):
   ``nbr100``: neighbours by TF-IDF cosine, as shipped; ``nbr100-lsa64``: neighbours by
   cosine in a 64-dimensional TruncatedSVD projection of the L2-normalised rows;
-* training: ``batch=500``; ``batch=500,lr*2``; ``epochs=30``; ``epochs=80``; ``lr*2``;
+* training: ``batch=500``; ``batch=500,lr*2``; ``epochs=30``; ``epochs=80``;
+  ``batch=100,epochs=25``, ``batch=100,epochs=30``, ``batch=128,epochs=32`` (more,
+  smaller steps in fewer epochs); ``lr*2``;
   ``lr/2``; ``lr-linear-decay``: the step size falls linearly from 3e-3 to 0 over the 50
   epochs; ``weight_decay=0.1`` (ten times AdamW's default decay); ``biases-undecayed``:
   AdamW's decay on the weight matrices only, not on the biases; ``dropout=0.1``,
   ``dropout=0.2``: dropout on the encoder's hidden units in training;
+  ``word-dropout=0.1``, ``0.3``, ``0.5``: the encoder reads each training document with
+  each term's input weight dropped with that probability (a denoising encoder);
 * the encoder's size: ``hidden=500`` (one hidden layer), ``hidden=1000-1000`` (two layers
   twice as wide);
 * the neighbour extension together with one change that helps Reuters alone:
@@ -32,8 +36,9 @@ The variants and what they change:
   ``nbr100-lsa64,dropout=0.2``.
 
 The variants that are not parameters of the estimator (targets, LSA neighbours, the step
-size schedule, dropout) are small subclasses here that override the estimator's private
-hooks ``_reconstruction_targets``, ``_training_optimizer`` and ``_build_network``: they
+size schedule, dropout, word dropout) are small subclasses here that override the
+estimator's private hooks ``_reconstruction_targets``, ``_training_optimizer`` and
+``_build_network``: they
 measure, they are not features.
 
 ``--per-label`` also prints, per dataset, the precision@100 of the test queries that carry
@@ -46,6 +51,7 @@ TF-IDF cosine: where a variant wins or loses, not only by how much.
 """
 
 import argparse
+import copy
 import math
 import sys
 import time
@@ -179,6 +185,30 @@ def _with_dropout(p, base=NASHHasher):
     return Hasher
 
 
+def _with_word_dropout(p, base=NASHHasher):
+    """A ``base`` (NASHHasher) whose encoder, in training, reads each document with every
+    term's input weight dropped with probability ``p`` (the rest scaled by ``1 / (1 - p)``);
+    the decoder still reconstructs the whole document (a denoising encoder)."""
+
+    class Hasher(base):
+        def _build_network(self, *args, **kwargs):
+            network = super()._build_network(*args, **kwargs)
+            encoder = network.encoder
+            forward = encoder.forward
+
+            def forward_dropping_words(batch):
+                if encoder.training:
+                    batch = copy.copy(batch)
+                    keep = torch.rand(batch.inputs.shape, device=batch.inputs.device) >= p
+                    batch.inputs = batch.inputs * keep / (1.0 - p)
+                return forward(batch)
+
+            encoder.forward = forward_dropping_words
+            return network
+
+    return Hasher
+
+
 #: name -> factory(n_bits, seed, params) of the hasher to fit
 VARIANTS = {
     "defaults": lambda b, s, kw: NASHHasher(b, random_state=s, **kw),
@@ -198,6 +228,12 @@ VARIANTS = {
     "batch=500,lr*2": lambda b, s, kw: NASHHasher(b, batch_size=500, learning_rate_init=6e-3,
                                                   random_state=s, **kw),
     "epochs=30": lambda b, s, kw: NASHHasher(b, max_iter=30, random_state=s, **kw),
+    "batch=100,epochs=25": lambda b, s, kw: NASHHasher(b, batch_size=100, max_iter=25,
+                                                       random_state=s, **kw),
+    "batch=100,epochs=30": lambda b, s, kw: NASHHasher(b, batch_size=100, max_iter=30,
+                                                       random_state=s, **kw),
+    "batch=128,epochs=32": lambda b, s, kw: NASHHasher(b, batch_size=128, max_iter=32,
+                                                       random_state=s, **kw),
     "epochs=80": lambda b, s, kw: NASHHasher(b, max_iter=80, random_state=s, **kw),
     "lr*2": lambda b, s, kw: NASHHasher(b, learning_rate_init=6e-3, random_state=s, **kw),
     "lr/2": lambda b, s, kw: NASHHasher(b, learning_rate_init=1.5e-3, random_state=s, **kw),
@@ -212,6 +248,9 @@ VARIANTS = {
     "noise_std=0.25": lambda b, s, kw: NASHHasher(b, noise_std=0.25, random_state=s, **kw),
     "noise_std=1": lambda b, s, kw: NASHHasher(b, noise_std=1.0, random_state=s, **kw),
     "noise_std=2": lambda b, s, kw: NASHHasher(b, noise_std=2.0, random_state=s, **kw),
+    "word-dropout=0.1": lambda b, s, kw: _with_word_dropout(0.1)(b, random_state=s, **kw),
+    "word-dropout=0.3": lambda b, s, kw: _with_word_dropout(0.3)(b, random_state=s, **kw),
+    "word-dropout=0.5": lambda b, s, kw: _with_word_dropout(0.5)(b, random_state=s, **kw),
     "dropout=0.1": lambda b, s, kw: _with_dropout(0.1)(b, random_state=s, **kw),
     "dropout=0.2": lambda b, s, kw: _with_dropout(0.2)(b, random_state=s, **kw),
     # the neighbour extension combined with what helps Reuters alone

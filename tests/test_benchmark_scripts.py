@@ -214,6 +214,29 @@ def test_dropout_variant_sets_the_encoders_dropout():
     assert ablation.VARIANTS["defaults"](4, 0, {})._build_network(30, (8,), 0).encoder.dropout == 0
 
 
+def test_word_dropout_variant_drops_encoder_inputs_only_in_training():
+    ablation = _bench_ablation()
+    network = ablation.VARIANTS["word-dropout=0.5"](4, 0, {})._build_network(20, (8,), 0)
+    batch = next(BatchPlan(sp.csr_matrix(np.ones((50, 20), dtype=np.float32))).batches(50))
+    seen = []
+    network.encoder.embed.register_forward_pre_hook(
+        lambda module, args, kwargs: seen.append(kwargs["per_sample_weights"].clone()),
+        with_kwargs=True)
+    torch.manual_seed(0)
+    network.train()
+    network.encoder(batch)
+    network.eval()
+    network.encoder(batch)
+    dropped, kept = seen
+    # inference reads every term as the batch has it; training drops about half of them
+    # and doubles the rest, and leaves the batch itself untouched
+    assert torch.equal(kept, batch.inputs)
+    gone = dropped == 0
+    assert 0.4 < gone.float().mean() < 0.6
+    assert torch.equal(dropped[~gone], 2 * batch.inputs[~gone])
+    assert (batch.inputs > 0).all()
+
+
 def test_parameter_variants_change_one_setting_each():
     ablation = _bench_ablation()
     run = {"compute_dtype": "bfloat16", "hidden_layer_sizes": (8,)}
@@ -225,6 +248,9 @@ def test_parameter_variants_change_one_setting_each():
         "noise_std=0.25": {"noise_std": 0.25},
         "noise_std=1": {"noise_std": 1.0},
         "noise_std=2": {"noise_std": 2.0},
+        "batch=100,epochs=25": {"batch_size": 100, "max_iter": 25},
+        "batch=100,epochs=30": {"batch_size": 100, "max_iter": 30},
+        "batch=128,epochs=32": {"batch_size": 128, "max_iter": 32},
     }
     base = ablation.VARIANTS["defaults"](4, 0, run).get_params()
     for name, changed in expected.items():
