@@ -16,12 +16,15 @@ NASH-DN (NASHHasher with noise=None/"fixed"/"data"), NASH-DN-S (SupervisedNASHHa
 and skhash's extension NASH-DN+nbr10 (NASHHasher(target_neighbors=10): the decoder also
 reconstructs each training document's 10 nearest neighbours' words) and NASH-DN+nbr100
 (100 neighbours at weight 10), not paper rows and run only when named in ``--methods``.
-All with their defaults; ``--epochs`` sets the neural ones' (and is then printed), and
+All with their defaults; ``--epochs`` sets the neural ones' (and is then printed),
 ``--compute-dtype bfloat16`` runs the neural ones' matrix products in bfloat16 (their
-``compute_dtype`` parameter; printed, and kept in the CSV).
+``compute_dtype`` parameter; printed, and kept in the CSV), and ``--device cuda`` trains
+the neural ones on the GPU (their ``device`` parameter; printed and kept in the CSV; the
+classical baselines and the evaluation stay on the CPU).
 
     python benchmarks/bench_reproduce.py --data ../shared/data/ng20 ../shared/data/reuters
     python benchmarks/bench_reproduce.py --quick      # 1 seed, 16/32/64 bits, 10 epochs
+    python benchmarks/bench_reproduce.py --device cuda --compute-dtype bfloat16
 
 Fits run in ``--jobs`` worker processes (default 2) with the cores shared out between
 their torch thread pools.
@@ -51,6 +54,7 @@ import skhash  # noqa: E402
 from skhash import NASHHasher, SupervisedNASHHasher  # noqa: E402
 from skhash.baselines import ITQHasher, LSHHasher, SpectralHasher, VDSHHasher  # noqa: E402
 from skhash.metrics import cosine_precision_at_k, precision_at_k  # noqa: E402
+from skhash.nash._base import resolve_device  # noqa: E402
 
 BITS = (8, 16, 32, 64, 128)
 
@@ -93,10 +97,10 @@ PAPER = {
 
 
 def run_one(folder, method, n_bits, seed, epochs, threads, compute_dtype="float32",
-            queries="test", torch_compile=False):
+            queries="test", torch_compile=False, device="cpu"):
     """Fit one method once and measure its precision@100 (the ``queries`` split against
     the training set); runs in a worker process, with ``skhash.set_config(torch_compile=
-    torch_compile)``."""
+    torch_compile)``; a neural method trains on ``device``."""
     torch.set_num_threads(threads)
     skhash.set_config(torch_compile=torch_compile)
     X_train, y_train, X_test, y_test = load_corpus(str(folder), queries)
@@ -104,6 +108,7 @@ def run_one(folder, method, n_bits, seed, epochs, threads, compute_dtype="float3
     params = {}
     if neural:
         params["compute_dtype"] = compute_dtype
+        params["device"] = device
         if epochs:
             params["max_iter"] = epochs
     hasher = factory(n_bits, seed, params)
@@ -119,7 +124,8 @@ def run_one(folder, method, n_bits, seed, epochs, threads, compute_dtype="float3
     return dict(dataset=Path(folder).name, method=method, bits=n_bits, seed=seed,
                 precision_at_100=precision, fit_s=fit_s,
                 epochs=getattr(hasher, "n_iter_", np.nan),
-                compute_dtype=compute_dtype if neural else "", queries=queries)
+                compute_dtype=compute_dtype if neural else "", queries=queries,
+                device=device if neural else "")
 
 
 def matmul_flops(X, n_bits, epochs, heads, hidden=(500, 500)):
@@ -270,7 +276,7 @@ def plot(means, stds, dataset, bits, path, queries="test"):
 
 
 def run_all(folders, methods, bits, seeds, epochs, jobs, threads, compute_dtype,
-            queries="test", torch_compile=False):
+            queries="test", torch_compile=False, device="cpu"):
     """Every (folder, method, bits, seed) fit, in ``jobs`` processes: a DataFrame of rows."""
     # Neural and long fits first, so the workers finish together.
     tasks = [(f, m, b, s) for f in folders for m in methods for b in bits for s in seeds]
@@ -281,7 +287,7 @@ def run_all(folders, methods, bits, seeds, epochs, jobs, threads, compute_dtype,
 
     finished = Parallel(n_jobs=jobs, verbose=0, return_as="generator_unordered")(
         delayed(bench_reproduce.run_one)(str(f), m, b, s, epochs, threads, compute_dtype,
-                                         queries, torch_compile)
+                                         queries, torch_compile, device)
         for f, m, b, s in tasks
     )
     rows = []
@@ -310,6 +316,9 @@ def main(argv=None):
     parser.add_argument("--compute-dtype", choices=["float32", "bfloat16"], default="float32",
                         help="the neural methods' compute_dtype (default: float32, their "
                              "default); bfloat16 runs their matrix products in bfloat16")
+    parser.add_argument("--device", default="cpu",
+                        help="torch device of the neural fits (default cpu; e.g. cuda); "
+                             "the classical baselines always run on the CPU")
     parser.add_argument("--torch-compile", action="store_true",
                         help="skhash.set_config(torch_compile=True) in the workers: the "
                              "neural fits' loss runs compiled (faster; the same numbers to "
@@ -332,13 +341,17 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.quick:
         args.seeds, args.bits, args.epochs = args.seeds[:1], [16, 32, 64], args.epochs or 10
+    try:
+        resolve_device(args.device)
+    except ValueError as exc:
+        parser.error(str(exc))
     started = time.perf_counter()
     folders, out, threads = prepare_parallel_run(args.data, args.out, args.jobs)
     print("# worker processes: " + ", ".join(f"{k}={os.environ[k]}" for k in MALLOC_ENV))
     print(f"# bits {args.bits}, seeds {args.seeds}, epochs "
           f"{args.epochs or 'estimator defaults (max_iter=50, VDSH 10)'}, neural compute_dtype "
-          f"{args.compute_dtype}, {args.jobs} workers x {threads} torch threads, "
-          f"torch_compile={args.torch_compile}")
+          f"{args.compute_dtype} on {args.device}, {args.jobs} workers x {threads} torch "
+          f"threads, torch_compile={args.torch_compile}")
     stamp = time.strftime("%Y%m%d-%H%M")
     if args.from_csv:
         results = read_results(args.from_csv)
@@ -351,7 +364,7 @@ def main(argv=None):
     else:
         results = run_all(folders, args.methods, args.bits, args.seeds, args.epochs,
                           args.jobs, threads, args.compute_dtype, args.queries,
-                          args.torch_compile)
+                          args.torch_compile, args.device)
         csv = out / f"reproduce-{stamp}.csv"
     results.to_csv(csv, index=False)
     seeds = sorted(results.seed.unique())
@@ -389,10 +402,11 @@ def main(argv=None):
         matmul_flops(load_corpus(str(by_name[r.dataset]))[0], r.bits, r.epochs, n_heads(r.method))
         for r in results.itertuples() if METHODS[r.method][1]
     )
-    print(f"matrix products of the neural fits: {flops / 1e12:.0f} TFLOP; at this machine's "
-          "matmul rates measured now (all cores) they alone take:")
+    where = "this machine's (all cores)" if args.device == "cpu" else f"{args.device}'s"
+    print(f"matrix products of the neural fits: {flops / 1e12:.0f} TFLOP; at {where} "
+          "matmul rates measured now they alone take:")
     for dtype in (torch.float32, torch.bfloat16):
-        rate = matmul_gflops(dtype=dtype)
+        rate = matmul_gflops(dtype=dtype, device=args.device)
         print(f"  {str(dtype).split('.')[1]}: {rate:.0f} GFLOP/s, {flops / rate / 1e9:.0f} s")
     print(f"\nCSV: {csv}")
     print(f"wall time: {time.perf_counter() - started:.0f} s")

@@ -78,6 +78,8 @@ def test_bench_reproduce_runs_and_records_the_compute_dtype(data_folder, tmp_pat
     neural = results.method != "ITQ"
     assert (results.compute_dtype[neural] == "bfloat16").all()
     assert (results.compute_dtype[~neural] == "").all()
+    assert (results.device[neural] == "cpu").all() and (results.device[~neural] == "").all()
+    assert "neural compute_dtype bfloat16 on cpu" in printed
     assert (pd.to_numeric(results.epochs[neural]) == 2).all()
     assert results.precision_at_100.between(0, 1).all()
 
@@ -117,6 +119,32 @@ def test_validation_queries_replace_the_test_queries(data_folder, tmp_path, caps
     (data_folder / "X_val.npz").unlink()
     with pytest.raises(SystemExit, match="no X_val.npz there"):
         load(str(data_folder) + "/", "val")
+
+
+def test_bench_reproduce_names_an_unavailable_device(data_folder, monkeypatch, capsys):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(SystemExit):
+        _bench_reproduce().main(["--data", str(data_folder), "--device", "cuda"])
+    assert "cuda" in capsys.readouterr().err
+
+
+def test_device_reaches_the_neural_fits_only(data_folder, monkeypatch):
+    bench_reproduce = _bench_reproduce()
+    seen = {}
+    for name in ("NASH-DN", "ITQ"):
+        factory, neural, supervised = bench_reproduce.METHODS[name]
+
+        def spy(b, s, kw, factory=factory, name=name):
+            hasher = factory(b, s, kw)
+            seen[name] = hasher.get_params().get("device")
+            return hasher
+
+        monkeypatch.setitem(bench_reproduce.METHODS, name, (spy, neural, supervised))
+    # "cpu:0" is a device string other than the default that runs here
+    row = bench_reproduce.run_one(str(data_folder), "NASH-DN", 8, 0, 1, 1, device="cpu:0")
+    assert seen["NASH-DN"] == "cpu:0" and row["device"] == "cpu:0"
+    row = bench_reproduce.run_one(str(data_folder), "ITQ", 8, 0, 1, 1, device="cpu:0")
+    assert seen["ITQ"] is None and row["device"] == ""
 
 
 def test_epochs_sets_every_neural_methods_epochs(data_folder):
