@@ -73,6 +73,7 @@ import skhash  # noqa: E402
 from skhash import NASHHasher  # noqa: E402
 from skhash.baselines import ITQHasher  # noqa: E402
 from skhash.metrics import cosine_precision_at_k, precision_at_k  # noqa: E402
+from skhash.nash._base import resolve_device  # noqa: E402
 from skhash.nash._batches import target_matrix  # noqa: E402
 from skhash.nash._neighbor_targets import neighbor_smoothed_targets  # noqa: E402
 
@@ -266,16 +267,17 @@ VARIANTS = {
 
 
 def run_one(folder, variant, n_bits, seed, threads, compute_dtype, hidden=None,
-            torch_compile=False):
+            torch_compile=False, device="cpu"):
     """Fit one variant (or ITQ) once and measure its precision@100; runs in a worker,
-    with ``skhash.set_config(torch_compile=torch_compile)``."""
+    with ``skhash.set_config(torch_compile=torch_compile)``; a NASH variant trains on
+    ``device``."""
     torch.set_num_threads(threads)
     skhash.set_config(torch_compile=torch_compile)
     X_train, y_train, X_test, y_test = load_corpus(str(folder))
     if variant == "ITQ":
         hasher = ITQHasher(n_bits, random_state=seed)
     else:
-        params = {"compute_dtype": compute_dtype}
+        params = {"compute_dtype": compute_dtype, "device": device}
         if hidden:
             params["hidden_layer_sizes"] = tuple(hidden)
         hasher = VARIANTS[variant](n_bits, seed, params)
@@ -354,6 +356,9 @@ def main(argv=None):
     parser.add_argument("--hidden-layer-sizes", nargs="+", type=int, default=None,
                         help="every NASH fit's encoder widths (default: the estimator's, "
                              "500 500)")
+    parser.add_argument("--device", default="cpu",
+                        help="torch device of every NASH fit (default cpu; e.g. cuda); ITQ "
+                             "runs on the CPU")
     parser.add_argument("--torch-compile", action="store_true",
                         help="skhash.set_config(torch_compile=True) in the workers (faster; "
                              "the same numbers to rounding, not bit for bit)")
@@ -362,11 +367,16 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     parser.add_argument("--out", default="benchmarks/results", help="folder for the CSV")
     args = parser.parse_args(argv)
+    try:
+        resolve_device(args.device)
+    except ValueError as exc:
+        parser.error(str(exc))
     started = time.perf_counter()
     folders, out, threads = prepare_parallel_run(args.data, args.out, args.jobs)
     print(f"# bits {args.bits}, seeds {args.seeds}, compute_dtype {args.compute_dtype}, "
           f"encoder {args.hidden_layer_sizes or 'the default (500, 500)'}, "
-          f"{args.jobs} workers x {threads} torch threads, torch_compile={args.torch_compile}")
+          f"NASH fits on {args.device}, {args.jobs} workers x {threads} torch threads, "
+          f"torch_compile={args.torch_compile}")
 
     variants = list(dict.fromkeys(["defaults", *args.variants]))
     tasks = [(f, v, b, s) for f in folders for v in [*variants, "ITQ"] for b in args.bits
@@ -376,7 +386,8 @@ def main(argv=None):
     rows = []
     for row in Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
             delayed(bench_ablation.run_one)(str(f), v, b, s, threads, args.compute_dtype,
-                                           args.hidden_layer_sizes, args.torch_compile)
+                                           args.hidden_layer_sizes, args.torch_compile,
+                                           args.device)
             for f, v, b, s in tasks):
         rows.append(row)
         print(f"  [{len(rows)}/{len(tasks)}] {row['dataset']} {row['variant']} {row['bits']} "

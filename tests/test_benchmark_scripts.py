@@ -361,6 +361,27 @@ def test_linear_decay_variant_schedules_the_first_layer_too():
     network.encoder.capture = None
 
 
+def test_bench_ablation_passes_the_device_to_the_nash_fits(data_folder, monkeypatch,
+                                                           capsys):
+    ablation = _bench_ablation()
+    seen = []
+    factory = ablation.VARIANTS["word-dropout=0.1"]
+
+    def spy(b, s, kw):
+        hasher = factory(b, s, kw)
+        seen.append(hasher.device)
+        return hasher
+
+    monkeypatch.setitem(ablation.VARIANTS, "word-dropout=0.1", spy)
+    row = ablation.run_one(str(data_folder), "word-dropout=0.1", 8, 0, 1, "float32",
+                           hidden=[8], device="cpu:0")
+    assert seen == ["cpu:0"] and 0 <= row["precision_at_100"] <= 1
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(SystemExit):
+        ablation.main(["--data", str(data_folder), "--device", "cuda"])
+    assert "CUDA is not available" in capsys.readouterr().err
+
+
 def test_bench_ablation_runs_variants_beside_the_defaults(data_folder, tmp_path, capsys,
                                                           monkeypatch):
     ablation = _bench_ablation()
