@@ -1,5 +1,6 @@
 """Helpers shared by the benchmark scripts: data folders, machine facts."""
 
+import argparse
 import os
 import platform
 import time
@@ -12,6 +13,7 @@ import sklearn
 import torch
 
 import skhash
+from skhash.nash._base import resolve_device
 
 
 def data_folder(path_or_name):
@@ -22,6 +24,16 @@ def data_folder(path_or_name):
     if not (path / "X_train.npz").is_file():
         raise SystemExit(f"{path_or_name}: no X_train.npz there (give a data folder or set SKHASH_DATA)")
     return path
+
+
+def torch_device(name):
+    """The ``type`` of the scripts' ``--device`` options: ``name`` where torch can train
+    there, else an argparse error with the estimators' own message."""
+    try:
+        resolve_device(name)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return name
 
 
 def load_split(folder, split, counts=False):

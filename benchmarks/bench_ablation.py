@@ -67,13 +67,12 @@ from sklearn.preprocessing import normalize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import load_corpus, prepare_parallel_run  # noqa: E402
+from _common import load_corpus, prepare_parallel_run, torch_device  # noqa: E402
 
 import skhash  # noqa: E402
 from skhash import NASHHasher  # noqa: E402
 from skhash.baselines import ITQHasher  # noqa: E402
 from skhash.metrics import cosine_precision_at_k, precision_at_k  # noqa: E402
-from skhash.nash._base import resolve_device  # noqa: E402
 from skhash.nash._batches import target_matrix  # noqa: E402
 from skhash.nash._neighbor_targets import neighbor_smoothed_targets  # noqa: E402
 
@@ -356,7 +355,7 @@ def main(argv=None):
     parser.add_argument("--hidden-layer-sizes", nargs="+", type=int, default=None,
                         help="every NASH fit's encoder widths (default: the estimator's, "
                              "500 500)")
-    parser.add_argument("--device", default="cpu",
+    parser.add_argument("--device", default="cpu", type=torch_device,
                         help="torch device of every NASH fit (default cpu; e.g. cuda); ITQ "
                              "runs on the CPU")
     parser.add_argument("--torch-compile", action="store_true",
@@ -367,10 +366,6 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     parser.add_argument("--out", default="benchmarks/results", help="folder for the CSV")
     args = parser.parse_args(argv)
-    try:
-        resolve_device(args.device)
-    except ValueError as exc:
-        parser.error(str(exc))
     started = time.perf_counter()
     folders, out, threads = prepare_parallel_run(args.data, args.out, args.jobs)
     print(f"# bits {args.bits}, seeds {args.seeds}, compute_dtype {args.compute_dtype}, "

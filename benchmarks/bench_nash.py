@@ -31,13 +31,13 @@ from _common import (  # noqa: E402
     load_split,
     machine_line,
     matmul_gflops,
+    torch_device,
 )
 
 import skhash  # noqa: E402
 from skhash import NASHHasher, SupervisedNASHHasher  # noqa: E402
 from skhash.baselines import ITQHasher  # noqa: E402
 from skhash.metrics import cosine_precision_at_k, precision_at_k  # noqa: E402
-from skhash.nash._base import resolve_device  # noqa: E402
 
 
 def seconds_per_epoch(X, n_bits, seed, **params):
@@ -121,16 +121,12 @@ def main(argv=None):
     parser.add_argument("--quality-only", action="store_true")
     parser.add_argument("--supervised", action="store_true",
                         help="also train SupervisedNASHHasher (defaults) at each bit length")
-    parser.add_argument("--device", default="cpu",
+    parser.add_argument("--device", default="cpu", type=torch_device,
                         help="torch device of every NASH fit (default cpu; e.g. cuda)")
     parser.add_argument("--torch-compile", action="store_true",
                         help="speed: also time training with skhash.config_context("
                              "torch_compile=True)")
     args = parser.parse_args(argv)
-    try:
-        resolve_device(args.device)
-    except ValueError as exc:
-        parser.error(str(exc))
     folders = [data_folder(d) for d in args.data]
 
     print(f"# {time.strftime('%Y-%m-%d %H:%M')} | {machine_line()}")

@@ -48,13 +48,13 @@ from _common import (  # noqa: E402
     load_corpus,
     matmul_gflops,
     prepare_parallel_run,
+    torch_device,
 )
 
 import skhash  # noqa: E402
 from skhash import NASHHasher, SupervisedNASHHasher  # noqa: E402
 from skhash.baselines import ITQHasher, LSHHasher, SpectralHasher, VDSHHasher  # noqa: E402
 from skhash.metrics import cosine_precision_at_k, precision_at_k  # noqa: E402
-from skhash.nash._base import resolve_device  # noqa: E402
 
 BITS = (8, 16, 32, 64, 128)
 
@@ -316,7 +316,7 @@ def main(argv=None):
     parser.add_argument("--compute-dtype", choices=["float32", "bfloat16"], default="float32",
                         help="the neural methods' compute_dtype (default: float32, their "
                              "default); bfloat16 runs their matrix products in bfloat16")
-    parser.add_argument("--device", default="cpu",
+    parser.add_argument("--device", default="cpu", type=torch_device,
                         help="torch device of the neural fits (default cpu; e.g. cuda); "
                              "the classical baselines always run on the CPU")
     parser.add_argument("--torch-compile", action="store_true",
@@ -341,10 +341,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.quick:
         args.seeds, args.bits, args.epochs = args.seeds[:1], [16, 32, 64], args.epochs or 10
-    try:
-        resolve_device(args.device)
-    except ValueError as exc:
-        parser.error(str(exc))
     started = time.perf_counter()
     folders, out, threads = prepare_parallel_run(args.data, args.out, args.jobs)
     print("# worker processes: " + ", ".join(f"{k}={os.environ[k]}" for k in MALLOC_ENV))
