@@ -29,6 +29,8 @@ The variants and what they change:
   ``dropout=0.2``: dropout on the encoder's hidden units in training;
   ``word-dropout=0.1``, ``0.3``, ``0.5``: the encoder reads each training document with
   each term's input weight dropped with that probability (a denoising encoder);
+  ``swa-last10``, ``swa-last25``: the final weights are the mean of the weights at the
+  end of each of the last 10 or 25 epochs (stochastic weight averaging);
 * the encoder's size: ``hidden=500`` (one hidden layer), ``hidden=1000-1000`` (two layers
   twice as wide);
 * the neighbour extension together with one change that helps Reuters alone:
@@ -36,9 +38,9 @@ The variants and what they change:
   ``nbr100-lsa64,dropout=0.2``.
 
 The variants that are not parameters of the estimator (targets, LSA neighbours, the step
-size schedule, dropout, word dropout) are small subclasses here that override the
-estimator's private hooks ``_reconstruction_targets``, ``_training_optimizer`` and
-``_build_network``: they
+size schedule, dropout, word dropout, weight averaging) are small subclasses here that
+override the estimator's private hooks ``_reconstruction_targets``, ``_training_optimizer``,
+``_build_network``, ``_train`` and ``_run_epoch``: they
 measure, they are not features.
 
 ``--per-label`` also prints, per dataset, the precision@100 of the test queries that carry
@@ -209,6 +211,41 @@ def _with_word_dropout(p, base=NASHHasher):
     return Hasher
 
 
+def _with_weight_averaging(last, base=NASHHasher):
+    """A ``base`` (NASHHasher) whose final weights are the mean of its weights at the end
+    of each of its last ``last`` epochs (stochastic weight averaging, Izmailov et al.,
+    UAI 2018, at AdamW's constant step size); the codes' thresholds are fitted on the
+    averaged network."""
+
+    class Hasher(base):
+        def _train(self, network, *args, **kwargs):
+            self._averaged, self._n_averaged, self._epochs_run = None, 0, 0
+            try:
+                super()._train(network, *args, **kwargs)
+                if self._n_averaged:
+                    with torch.no_grad():
+                        for param, mean in zip(network.parameters(), self._averaged):
+                            param.copy_(mean)
+            finally:
+                del self._averaged, self._n_averaged, self._epochs_run
+
+        def _run_epoch(self, network, *args, **kwargs):
+            total = super()._run_epoch(network, *args, **kwargs)
+            self._epochs_run += 1
+            if self._epochs_run > self.max_iter - last:
+                self._n_averaged += 1
+                with torch.no_grad():
+                    params = [p.detach() for p in network.parameters()]
+                    if self._averaged is None:
+                        self._averaged = [p.clone() for p in params]
+                    else:
+                        for mean, p in zip(self._averaged, params):
+                            mean.add_(p - mean, alpha=1.0 / self._n_averaged)
+            return total
+
+    return Hasher
+
+
 #: name -> factory(n_bits, seed, params) of the hasher to fit
 VARIANTS = {
     "defaults": lambda b, s, kw: NASHHasher(b, random_state=s, **kw),
@@ -251,6 +288,8 @@ VARIANTS = {
     "word-dropout=0.1": lambda b, s, kw: _with_word_dropout(0.1)(b, random_state=s, **kw),
     "word-dropout=0.3": lambda b, s, kw: _with_word_dropout(0.3)(b, random_state=s, **kw),
     "word-dropout=0.5": lambda b, s, kw: _with_word_dropout(0.5)(b, random_state=s, **kw),
+    "swa-last10": lambda b, s, kw: _with_weight_averaging(10)(b, random_state=s, **kw),
+    "swa-last25": lambda b, s, kw: _with_weight_averaging(25)(b, random_state=s, **kw),
     "dropout=0.1": lambda b, s, kw: _with_dropout(0.1)(b, random_state=s, **kw),
     "dropout=0.2": lambda b, s, kw: _with_dropout(0.2)(b, random_state=s, **kw),
     # the neighbour extension combined with what helps Reuters alone

@@ -265,6 +265,27 @@ def test_word_dropout_variant_drops_encoder_inputs_only_in_training():
     assert (batch.inputs > 0).all()
 
 
+def test_weight_averaging_variant_ends_at_the_mean_of_the_last_epochs():
+    ablation = _bench_ablation()
+    snapshots = []
+
+    class Recording(ablation._with_weight_averaging(2)):
+        def _run_epoch(self, network, *args, **kwargs):
+            total = super()._run_epoch(network, *args, **kwargs)
+            snapshots.append([p.detach().clone() for p in network.parameters()])
+            return total
+
+    X = sp.random(60, 30, density=0.2, random_state=0, format="csr", dtype=np.float32)
+    hasher = Recording(4, random_state=0, max_iter=4, hidden_layer_sizes=(8,)).fit(X)
+    assert len(snapshots) == 4
+    final = list(hasher.network_.parameters())
+    for param, third, fourth in zip(final, snapshots[2], snapshots[3]):
+        torch.testing.assert_close(param.detach(), (third + fourth) / 2)
+    # the last epoch's weights differ from their mean with the one before
+    assert not torch.equal(final[0].detach(), snapshots[3][0])
+    assert not hasattr(hasher, "_averaged")
+
+
 def test_parameter_variants_change_one_setting_each():
     ablation = _bench_ablation()
     run = {"compute_dtype": "bfloat16", "hidden_layer_sizes": (8,)}
