@@ -116,7 +116,9 @@ def mean_length_targets(X):
 
 
 def lsa_neighbor_targets(X, n_components=64, n_neighbors=100, weight=10.0):
-    space = TruncatedSVD(n_components, random_state=0).fit_transform(normalize(X))
+    # float64, as ITQHasher: float32 rounding varies with BLAS's thread count
+    space = TruncatedSVD(n_components, random_state=0).fit_transform(
+        normalize(X).astype(np.float64))
     return neighbor_smoothed_targets(X, n_neighbors, weight,
                                      space=sp.csr_matrix(space.astype(np.float32)))
 

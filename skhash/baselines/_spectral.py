@@ -28,7 +28,8 @@ class SpectralHasher(_ProjectionHasher):
         Principal directions to take the eigenfunctions from; None takes
         ``min(n_bits, n_samples - 1, n_features)``, as the method prescribes.
     random_state : int, RandomState instance or None, default=None
-        Seeds the sparse eigen-solver's start vector.
+        Seeds the sparse eigen-solver's start vector. The PCA runs in float64 whatever
+        the input's dtype, so the codes do not depend on the BLAS library's thread count.
 
     Attributes
     ----------
@@ -90,7 +91,8 @@ class SpectralHasher(_ProjectionHasher):
         self : SpectralHasher
         """
         self._validate_params()
-        X = self._validate(X, reset=True)
+        # the PCA in float64, as ITQHasher's SVD: its rounding then moves no code bit
+        X = self._validate(X, reset=True).astype(np.float64, copy=False)
         n_samples, n_features = X.shape
         if n_samples < 2:
             raise ValueError(f"SpectralHasher needs at least 2 samples, got n_samples={n_samples}.")
