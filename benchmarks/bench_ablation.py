@@ -35,7 +35,8 @@ The variants and what they change:
   twice as wide);
 * the neighbour extension together with one change that helps Reuters alone:
   ``nbr100,dropout=0.2``, ``nbr100,weight_decay=0.1``, ``nbr100,epochs=30``,
-  ``nbr100-lsa64,dropout=0.2``.
+  ``nbr100-lsa64,dropout=0.2``, ``nbr100,swa-last10``, ``nbr100-lsa64,swa-last10``,
+  ``nbr100-lsa64,swa-last25``.
 
 The variants that are not parameters of the estimator (targets, LSA neighbours, the step
 size schedule, dropout, word dropout, weight averaging) are small subclasses here that
@@ -303,6 +304,12 @@ VARIANTS = {
         b, target_neighbors=100, neighbor_weight=10.0, max_iter=30, random_state=s, **kw),
     "nbr100-lsa64,dropout=0.2": lambda b, s, kw: _with_dropout(
         0.2, _with_targets(lsa_neighbor_targets))(b, random_state=s, **kw),
+    "nbr100,swa-last10": lambda b, s, kw: _with_weight_averaging(10)(
+        b, target_neighbors=100, neighbor_weight=10.0, random_state=s, **kw),
+    "nbr100-lsa64,swa-last10": lambda b, s, kw: _with_weight_averaging(
+        10, _with_targets(lsa_neighbor_targets))(b, random_state=s, **kw),
+    "nbr100-lsa64,swa-last25": lambda b, s, kw: _with_weight_averaging(
+        25, _with_targets(lsa_neighbor_targets))(b, random_state=s, **kw),
 }
 
 

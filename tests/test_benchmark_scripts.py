@@ -317,6 +317,9 @@ def test_combined_variants_add_the_neighbours_to_one_change(data_folder):
         "nbr100,epochs=30": {**nbr, "max_iter": 30},
         "nbr100,dropout=0.2": nbr,
         "nbr100-lsa64,dropout=0.2": {},  # its neighbours come from its target hook
+        "nbr100,swa-last10": nbr,
+        "nbr100-lsa64,swa-last10": {},
+        "nbr100-lsa64,swa-last25": {},
     }
     for name, changed in expected.items():
         hasher = ablation.VARIANTS[name](4, 0, run)
@@ -324,11 +327,13 @@ def test_combined_variants_add_the_neighbours_to_one_change(data_folder):
         assert {k: v for k, v in params.items() if base[k] != v} == changed, name
         dropout = hasher._build_network(30, (8,), 0).encoder.dropout
         assert dropout == (0.2 if "dropout" in name else 0.0), name
-    # the LSA variant's targets are the neighbour-smoothed ones, more than the words' own
+        averaged = type(hasher)._run_epoch is not ablation.NASHHasher._run_epoch
+        assert averaged == ("swa" in name), name
+    # the LSA variants' targets are the neighbour-smoothed ones, more than the words' own
     X = _benchmark("_common").load_corpus(str(data_folder))[0]
-    hasher = ablation.VARIANTS["nbr100-lsa64,dropout=0.2"](4, 0, run)
-    targets = hasher._reconstruction_targets(X)
-    assert targets.shape == X.shape and targets.nnz > X.nnz
+    for name in ("nbr100-lsa64,dropout=0.2", "nbr100-lsa64,swa-last25"):
+        targets = ablation.VARIANTS[name](4, 0, run)._reconstruction_targets(X)
+        assert targets.shape == X.shape and targets.nnz > X.nnz
 
 
 def test_biases_undecayed_variant_decays_only_the_weight_matrices():
