@@ -134,6 +134,7 @@ class ITQHasher(_ProjectionHasher):
     SVD's rounding depends on the BLAS library's thread count, and the quantisation's
     iterations amplified it (on 20 Newsgroups at 32 bits, up to 4% of the training
     codes' bits differed between one thread and two). In float64 the codes are the same.
+    Fitting float32 input therefore holds a float64 copy of it.
 
     Examples
     --------
