@@ -21,9 +21,11 @@ class _ProjectionHasher(HasherMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
-    def _validate(self, X, reset):
-        return validate_data(self, X, accept_sparse=("csr", "csc", "coo"),
-                             dtype=(np.float64, np.float32), reset=reset)
+    def _validate(self, X, reset, dtype=(np.float64, np.float32)):
+        """X validated (and, for ``reset``, its feature count recorded), as ``dtype``:
+        one dtype converts to it, a tuple keeps X's where it is listed."""
+        return validate_data(self, X, accept_sparse=("csr", "csc", "coo"), dtype=dtype,
+                             reset=reset)
 
     def _project(self, X):
         """``X @ projection_ - offset_`` as a dense array, X validated against the fit."""
@@ -173,7 +175,7 @@ class ITQHasher(_ProjectionHasher):
         # float64 throughout: in float32 the randomized SVD's rounding, which varies with
         # BLAS's thread count, moved its directions by ~1e-4, and ITQ's iterations turned
         # that into up to 4% different bits (20 Newsgroups, 32 bits, 1 against 2 threads)
-        X = self._validate(X, reset=True).astype(np.float64, copy=False)
+        X = self._validate(X, reset=True, dtype=np.float64)
         n_samples, n_features = X.shape
         if self.n_bits > min(n_features, n_samples):
             raise ValueError(

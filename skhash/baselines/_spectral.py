@@ -92,7 +92,7 @@ class SpectralHasher(_ProjectionHasher):
         """
         self._validate_params()
         # the PCA in float64, as ITQHasher's SVD: its rounding then moves no code bit
-        X = self._validate(X, reset=True).astype(np.float64, copy=False)
+        X = self._validate(X, reset=True, dtype=np.float64)
         n_samples, n_features = X.shape
         if n_samples < 2:
             raise ValueError(f"SpectralHasher needs at least 2 samples, got n_samples={n_samples}.")
