@@ -2,9 +2,11 @@
 
 For each data folder (the format of ``../shared/data/*``), fits ``NASHHasher()`` as shipped
 (NASH-DN, 500-500 encoder, 50 epochs of AdamW at 3e-3, batches of 200, reconstruction
-targets = the TF-IDF row rescaled to sum to its number of terms) and a set of named
+targets = the TF-IDF row rescaled to sum to its number of terms, plus as much again
+spread over the 256 strongest words of its rank-64 LSA reconstruction) and a set of named
 variants, each changing one thing (the last four two), at the same bits and seeds, and
-prints precision@100 (test queries against the training set) as mean +- std over seeds,
+prints precision@100 (test queries against the training set; ``--queries val`` for the
+validation split) as mean +- std over seeds,
 its difference to the defaults of the same run, and the mean fit time. ITQ and TF-IDF
 cosine, measured in the same run, are the reference lines.
 
@@ -17,6 +19,9 @@ The variants and what they change:
   twice the default (the KL term half as heavy; Adam is blind to the loss' overall scale);
   ``targets/2``: half the default (the KL term twice as heavy);
   ``targets=mean-length``: every document weighs the corpus' mean number of terms;
+* the LSA-smoothed part of the targets: ``lsa=0``: off (the document's own words only,
+  the defaults before 2026-11-29); ``lsa_components=32``, ``=128``; ``lsa_terms=128``,
+  ``=512``; ``lsa_weight=0.5``, ``=2``;
 * neighbours (skhash's opt-in extension, ``target_neighbors=100, neighbor_weight=10``):
   ``nbr100``: neighbours by TF-IDF cosine, as shipped; ``nbr100-lsa64``: neighbours by
   cosine in a 64-dimensional TruncatedSVD projection of the L2-normalised rows;
@@ -260,6 +265,16 @@ VARIANTS = {
     "targets/2": lambda b, s, kw: _with_targets(halved_targets)(b, random_state=s, **kw),
     "targets=mean-length": lambda b, s, kw: _with_targets(mean_length_targets)(
         b, random_state=s, **kw),
+    # the LSA-smoothed targets (on by default): off, and one setting changed at a time
+    "lsa=0": lambda b, s, kw: NASHHasher(b, lsa_components=0, random_state=s, **kw),
+    "lsa_components=32": lambda b, s, kw: NASHHasher(b, lsa_components=32, random_state=s,
+                                                     **kw),
+    "lsa_components=128": lambda b, s, kw: NASHHasher(b, lsa_components=128, random_state=s,
+                                                      **kw),
+    "lsa_terms=128": lambda b, s, kw: NASHHasher(b, lsa_terms=128, random_state=s, **kw),
+    "lsa_terms=512": lambda b, s, kw: NASHHasher(b, lsa_terms=512, random_state=s, **kw),
+    "lsa_weight=0.5": lambda b, s, kw: NASHHasher(b, lsa_weight=0.5, random_state=s, **kw),
+    "lsa_weight=2": lambda b, s, kw: NASHHasher(b, lsa_weight=2.0, random_state=s, **kw),
     "nbr100": lambda b, s, kw: NASHHasher(b, target_neighbors=100, neighbor_weight=10.0,
                                           random_state=s, **kw),
     "nbr100-lsa64": lambda b, s, kw: _with_targets(lsa_neighbor_targets)(b, random_state=s,
@@ -314,13 +329,13 @@ VARIANTS = {
 
 
 def run_one(folder, variant, n_bits, seed, threads, compute_dtype, hidden=None,
-            torch_compile=False, device="cpu"):
+            torch_compile=False, device="cpu", queries="test"):
     """Fit one variant (or ITQ) once and measure its precision@100; runs in a worker,
     with ``skhash.set_config(torch_compile=torch_compile)``; a NASH variant trains on
     ``device``."""
     torch.set_num_threads(threads)
     skhash.set_config(torch_compile=torch_compile)
-    X_train, y_train, X_test, y_test = load_corpus(str(folder))
+    X_train, y_train, X_test, y_test = load_corpus(str(folder), queries)
     if variant == "ITQ":
         hasher = ITQHasher(n_bits, random_state=seed)
     else:
@@ -411,6 +426,9 @@ def main(argv=None):
                              "the same numbers to rounding, not bit for bit)")
     parser.add_argument("--per-label", action="store_true",
                         help="also print (and save) precision@100 per query label")
+    parser.add_argument("--queries", choices=["test", "val"], default="test",
+                        help="the split whose documents query the training set (val: for "
+                             "choosing settings without looking at the test queries)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     parser.add_argument("--out", default="benchmarks/results", help="folder for the CSV")
     args = parser.parse_args(argv)
@@ -419,7 +437,7 @@ def main(argv=None):
     print(f"# bits {args.bits}, seeds {args.seeds}, compute_dtype {args.compute_dtype}, "
           f"encoder {args.hidden_layer_sizes or 'the default (500, 500)'}, "
           f"NASH fits on {args.device}, {args.jobs} workers x {threads} torch threads, "
-          f"torch_compile={args.torch_compile}")
+          f"torch_compile={args.torch_compile}, {args.queries} queries")
 
     variants = list(dict.fromkeys(["defaults", *args.variants]))
     tasks = [(f, v, b, s) for f in folders for v in [*variants, "ITQ"] for b in args.bits
@@ -430,7 +448,7 @@ def main(argv=None):
     for row in Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
             delayed(bench_ablation.run_one)(str(f), v, b, s, threads, args.compute_dtype,
                                            args.hidden_layer_sizes, args.torch_compile,
-                                           args.device)
+                                           args.device, args.queries)
             for f, v, b, s in tasks):
         rows.append(row)
         print(f"  [{len(rows)}/{len(tasks)}] {row['dataset']} {row['variant']} {row['bits']} "
@@ -445,7 +463,7 @@ def main(argv=None):
     results.drop(columns="per_query").to_csv(csv, index=False)
     label_tables = []
     for folder in folders:
-        X_train, y_train, X_test, y_test = load_corpus(str(folder))
+        X_train, y_train, X_test, y_test = load_corpus(str(folder), args.queries)
         cosine = cosine_precision_at_k(X_test, y_test, X_train, y_train, k=100,
                                        average=False)
         for bits in args.bits:

@@ -114,14 +114,15 @@ def test_decoder_reconstructs_the_given_targets():
 
 def test_hasher_with_neighbour_targets_separates_topics():
     X, topics = topic_counts()
-    hasher = NASHHasher(**{**FAST_NASH, "max_iter": 30}, target_neighbors=5, random_state=0)
+    hasher = NASHHasher(**{**FAST_NASH, "max_iter": 30}, target_neighbors=5, lsa_components=0,
+                        random_state=0)
     codes = hasher.fit(X).transform(X).astype(int)
     dist = (codes[:, None, :] != codes[None, :, :]).sum(-1)
     same = topics[:, None] == topics[None, :]
     assert dist[same].mean() + 2 < dist[~same].mean()
     # the neighbours' words are part of the training loss, not of score()
-    plain = NASHHasher(**{**FAST_NASH, "max_iter": 1}, random_state=0).fit(X)
-    smoothed = NASHHasher(**{**FAST_NASH, "max_iter": 1}, target_neighbors=5,
+    plain = NASHHasher(**{**FAST_NASH, "max_iter": 1}, lsa_components=0, random_state=0).fit(X)
+    smoothed = NASHHasher(**{**FAST_NASH, "max_iter": 1}, target_neighbors=5, lsa_components=0,
                           random_state=0).fit(X)
     assert smoothed.loss_curve_[0] > 1.5 * plain.loss_curve_[0]
 

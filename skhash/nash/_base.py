@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted, check_non_negative, valida
 from .._hasher import HasherMixin
 from ..utils import codes_to_addresses
 from ._batches import BatchPlan
+from ._lsa_targets import lsa_smoothed_targets
 from ._neighbor_targets import neighbor_smoothed_targets
 from ._network import NASHNetwork
 from ._row_sparse_adamw import BagGradient, RowSparseAdamW
@@ -362,6 +363,9 @@ class BaseNASH(BaseDocumentVAE):
         "noise_std": [Interval(Real, 0, None, closed="neither")],
         "target_neighbors": [Interval(Integral, 0, None, closed="left")],
         "neighbor_weight": [Interval(Real, 0, None, closed="left")],
+        "lsa_components": [Interval(Integral, 0, None, closed="left")],
+        "lsa_terms": [Interval(Integral, 1, None, closed="left")],
+        "lsa_weight": [Interval(Real, 0, None, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
     }
 
@@ -374,6 +378,9 @@ class BaseNASH(BaseDocumentVAE):
         noise_std=0.5,
         target_neighbors=0,
         neighbor_weight=1.0,
+        lsa_components=64,
+        lsa_terms=256,
+        lsa_weight=1.0,
         max_iter=50,
         batch_size="auto",
         learning_rate_init=3e-3,
@@ -393,6 +400,9 @@ class BaseNASH(BaseDocumentVAE):
         self.noise_std = noise_std
         self.target_neighbors = target_neighbors
         self.neighbor_weight = neighbor_weight
+        self.lsa_components = lsa_components
+        self.lsa_terms = lsa_terms
+        self.lsa_weight = lsa_weight
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
@@ -419,6 +429,14 @@ class BaseNASH(BaseDocumentVAE):
         return self.weight_decay
 
     def _reconstruction_targets(self, X):
-        if self.target_neighbors == 0:
-            return None
-        return neighbor_smoothed_targets(X, self.target_neighbors, self.neighbor_weight)
+        smoothed = self.lsa_components > 0 and self.lsa_weight > 0
+        if self.target_neighbors == 0 and not smoothed:
+            return None  # the document's own words (BatchPlan's default)
+        targets = None
+        if self.target_neighbors > 0:
+            targets = neighbor_smoothed_targets(X, self.target_neighbors, self.neighbor_weight)
+        if smoothed:
+            # the smoothing is a property of the corpus, the same for every random_state
+            targets = lsa_smoothed_targets(X, self.lsa_components, self.lsa_terms,
+                                           self.lsa_weight, base=targets, random_state=0)
+        return targets

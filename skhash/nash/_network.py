@@ -276,7 +276,9 @@ class MultinomialNLL(torch.autograd.Function):
         n_features = logits.shape[1]
         flat = rows * n_features + columns
         loss_dtype = _loss_dtype(logits.dtype)
-        picked = logits.reshape(-1)[flat].to(loss_dtype)
+        # index_select/index_copy_ rather than [flat]: the same elements, about three
+        # times faster on the CPU for the ~60,000 targets of a batch with smoothed targets
+        picked = logits.reshape(-1).index_select(0, flat).to(loss_dtype)
         if ctx.fused:
             probs, peak, sums = _softmax_parts(logits)  # probs: not yet divided by sums
             lse = peak + sums.log()
@@ -299,13 +301,14 @@ class MultinomialNLL(torch.autograd.Function):
         if not ctx.fused:
             grad = probs * (grad_out * totals).unsqueeze(1)
             # each position of ``flat`` occurs once: one add per element, in any order
-            grad.reshape(-1).index_add_(0, flat, -grad_out[rows] * weights)
+            grad.reshape(-1).index_add_(0, flat, -grad_out.index_select(0, rows) * weights)
             return grad.to(ctx.logits_dtype), None, None, None
         scale = grad_out * totals / sums
         grad = _scale_rows(probs, scale, ctx.logits_dtype)
         # the targets' positions get their whole gradient, rounded once like the rest
-        at_targets = probs.reshape(-1)[flat] * scale[rows] - grad_out[rows] * weights
-        grad.reshape(-1)[flat] = at_targets.to(grad.dtype)
+        at_targets = (probs.reshape(-1).index_select(0, flat) * scale.index_select(0, rows)
+                      - grad_out.index_select(0, rows) * weights)
+        grad.reshape(-1).index_copy_(0, flat, at_targets.to(grad.dtype))
         return grad, None, None, None
 
 

@@ -41,9 +41,10 @@ class SupervisedNASHHasher(ClassifierMixin, BaseNASH):
         0.702/0.695/0.698 at 0.2 (0.699 and 0.701 at 0.1 and 0.3, seed 0). Multi-label y
         is fitted unsmoothed: on reuters the same smoothing of each binary target lowered
         precision@100 at every length from 8 to 128 bits (by 0.003 to 0.014, seed 0).
-    hidden_layer_sizes, noise, noise_std, target_neighbors, neighbor_weight, max_iter, \
-batch_size, learning_rate_init, weight_decay, shuffle, tol, n_iter_no_change, \
-random_state, device, compute_dtype, verbose, warm_start
+    hidden_layer_sizes, noise, noise_std, target_neighbors, neighbor_weight, \
+lsa_components, lsa_terms, lsa_weight, max_iter, batch_size, learning_rate_init, \
+weight_decay, shuffle, tol, n_iter_no_change, random_state, device, compute_dtype, \
+verbose, warm_start
         As in :class:`NASHHasher`.
 
     Attributes
@@ -92,6 +93,9 @@ random_state, device, compute_dtype, verbose, warm_start
         noise_std=0.5,
         target_neighbors=0,
         neighbor_weight=1.0,
+        lsa_components=64,
+        lsa_terms=256,
+        lsa_weight=1.0,
         max_iter=50,
         batch_size="auto",
         learning_rate_init=3e-3,
@@ -112,6 +116,9 @@ random_state, device, compute_dtype, verbose, warm_start
             noise_std=noise_std,
             target_neighbors=target_neighbors,
             neighbor_weight=neighbor_weight,
+            lsa_components=lsa_components,
+            lsa_terms=lsa_terms,
+            lsa_weight=lsa_weight,
             max_iter=max_iter,
             batch_size=batch_size,
             learning_rate_init=learning_rate_init,

@@ -22,7 +22,13 @@ class NASHHasher(BaseNASH):
     to sum to its number of distinct terms, so a document weighs as much as its length
     whether it came as counts or as L2-normalised TF-IDF (used as they are, TF-IDF rows
     sum to about the square root of that, the KL term dominates and the codes carry
-    little).
+    little). By default it also reconstructs as much weight again spread over the
+    ``lsa_terms`` words that the document's rank-``lsa_components`` LSA reconstruction
+    (a truncated SVD of the training rows) weighs most: words the document did not use
+    but its topic does. This smoothing is skhash's, not the paper's (``lsa_components=0``
+    turns it off); at 32 bits it raised precision@100 by 0.026 on 20 Newsgroups and
+    0.028 on Reuters (validation queries, seeds 0-2) for about 10-20% more fit time: see
+    the user guide.
 
     Parameters
     ----------
@@ -48,6 +54,19 @@ class NASHHasher(BaseNASH):
     neighbor_weight : float, default=1.0
         Weight of the neighbours' mean words against the document's own (used only
         when ``target_neighbors > 0``).
+    lsa_components : int, default=64
+        Rank of the LSA reconstruction that smooths the reconstruction targets: each
+        training row (L2-normalised) is projected onto the training set's
+        ``lsa_components`` leading right singular vectors and back, in float64. 0 turns
+        the smoothing off (the paper's targets). Capped at ``min(n_samples,
+        n_features) - 1``.
+    lsa_terms : int, default=256
+        Words kept per document from its reconstruction, its largest positive entries.
+        The targets then hold up to ``lsa_terms`` more values a row than X.
+    lsa_weight : float, default=1.0
+        Total weight of a document's smoothed words against its own words' (0 turns the
+        smoothing off). The smoothing is computed from X alone, the same for every
+        ``random_state``; ``transform`` and ``score`` are unchanged by it.
     max_iter : int, default=50
         Maximum number of epochs.
     batch_size : int or "auto", default="auto"
@@ -99,8 +118,9 @@ class NASHHasher(BaseNASH):
     n_iter_ : int
         Epochs run (in total, across warm starts).
     loss_curve_ : list of float
-        Mean training loss (negative ELBO per document) after each epoch; with
-        ``target_neighbors > 0`` the reconstruction term includes the neighbours' words.
+        Mean training loss (negative ELBO per document) after each epoch; its
+        reconstruction term includes the smoothed words (``lsa_weight > 0``) and the
+        neighbours' words (``target_neighbors > 0``).
     best_loss_ : float
         Smallest value in ``loss_curve_``.
     n_features_in_ : int
