@@ -16,8 +16,10 @@ NASH-DN (NASHHasher with noise=None/"fixed"/"data"), NASH-DN-S (SupervisedNASHHa
 and skhash's extension NASH-DN+nbr10 (NASHHasher(target_neighbors=10): the decoder also
 reconstructs each training document's 10 nearest neighbours' words) and NASH-DN+nbr100
 (100 neighbours at weight 10), not paper rows and run only when named in ``--methods``.
-All with their defaults; ``--epochs`` sets the neural ones' (and is then printed),
-``--compute-dtype bfloat16`` runs the neural ones' matrix products in bfloat16 (their
+All with their defaults (NASHHasher's include its LSA-smoothed reconstruction targets;
+``--paper-targets`` trains the NASH rows with the paper's, ``lsa_components=0``, and the
+CSV keeps each fit's ``lsa_components``); ``--epochs`` sets the neural ones' (and is then
+printed), ``--compute-dtype bfloat16`` runs the neural ones' matrix products in bfloat16 (their
 ``compute_dtype`` parameter; printed, and kept in the CSV), and ``--device cuda`` trains
 the neural ones on the GPU (their ``device`` parameter; printed and kept in the CSV; the
 classical baselines and the evaluation stay on the CPU).
@@ -78,6 +80,8 @@ METHODS = {
                                                    **kw), True, False),
 }
 BASELINES = ("LSH", "SpH", "ITQ", "VDSH")
+#: the methods that take NASHHasher's target parameters (``--paper-targets``)
+NASH_FAMILY = ("NASH", "NASH-N", "NASH-DN", "NASH-DN-S", "NASH-DN+nbr10", "NASH-DN+nbr100")
 UNSUPERVISED_NASH = ("NASH", "NASH-N", "NASH-DN")
 
 #: Numbers reported in the literature (not measured here; the papers' data differ).
@@ -97,7 +101,7 @@ PAPER = {
 
 
 def run_one(folder, method, n_bits, seed, epochs, threads, compute_dtype="float32",
-            queries="test", torch_compile=False, device="cpu"):
+            queries="test", torch_compile=False, device="cpu", paper_targets=False):
     """Fit one method once and measure its precision@100 (the ``queries`` split against
     the training set); runs in a worker process, with ``skhash.set_config(torch_compile=
     torch_compile)``; a neural method trains on ``device``."""
@@ -111,6 +115,8 @@ def run_one(folder, method, n_bits, seed, epochs, threads, compute_dtype="float3
         params["device"] = device
         if epochs:
             params["max_iter"] = epochs
+    if paper_targets and method in NASH_FAMILY:
+        params["lsa_components"] = 0  # the paper's targets: no LSA smoothing
     hasher = factory(n_bits, seed, params)
     start = time.perf_counter()
     if supervised:
@@ -125,7 +131,8 @@ def run_one(folder, method, n_bits, seed, epochs, threads, compute_dtype="float3
                 precision_at_100=precision, fit_s=fit_s,
                 epochs=getattr(hasher, "n_iter_", np.nan),
                 compute_dtype=compute_dtype if neural else "", queries=queries,
-                device=device if neural else "")
+                device=device if neural else "",
+                lsa_components=getattr(hasher, "lsa_components", np.nan))
 
 
 def matmul_flops(X, n_bits, epochs, heads, hidden=(500, 500)):
@@ -276,7 +283,7 @@ def plot(means, stds, dataset, bits, path, queries="test"):
 
 
 def run_all(folders, methods, bits, seeds, epochs, jobs, threads, compute_dtype,
-            queries="test", torch_compile=False, device="cpu"):
+            queries="test", torch_compile=False, device="cpu", paper_targets=False):
     """Every (folder, method, bits, seed) fit, in ``jobs`` processes: a DataFrame of rows."""
     # Neural and long fits first, so the workers finish together.
     tasks = [(f, m, b, s) for f in folders for m in methods for b in bits for s in seeds]
@@ -287,7 +294,7 @@ def run_all(folders, methods, bits, seeds, epochs, jobs, threads, compute_dtype,
 
     finished = Parallel(n_jobs=jobs, verbose=0, return_as="generator_unordered")(
         delayed(bench_reproduce.run_one)(str(f), m, b, s, epochs, threads, compute_dtype,
-                                         queries, torch_compile, device)
+                                         queries, torch_compile, device, paper_targets)
         for f, m, b, s in tasks
     )
     rows = []
@@ -327,6 +334,9 @@ def main(argv=None):
                         help="the split that queries the training set (default test, the "
                              "paper's protocol; val to choose settings without the test "
                              "queries)")
+    parser.add_argument("--paper-targets", action="store_true",
+                        help="NASH rows with lsa_components=0: the paper's reconstruction "
+                             "targets, without skhash's default LSA smoothing")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     parser.add_argument("--quick", action="store_true",
                         help="1 seed, 16/32/64 bits, 10 epochs: a smoke run of a few minutes")
@@ -347,7 +357,9 @@ def main(argv=None):
     print(f"# bits {args.bits}, seeds {args.seeds}, epochs "
           f"{args.epochs or 'estimator defaults (max_iter=50, VDSH 10)'}, neural compute_dtype "
           f"{args.compute_dtype} on {args.device}, {args.jobs} workers x {threads} torch "
-          f"threads, torch_compile={args.torch_compile}")
+          f"threads, torch_compile={args.torch_compile}, NASH targets: "
+          + ("the paper's (lsa_components=0)" if args.paper_targets
+             else "the estimators' defaults"))
     stamp = time.strftime("%Y%m%d-%H%M")
     if args.from_csv:
         results = read_results(args.from_csv)
@@ -360,7 +372,7 @@ def main(argv=None):
     else:
         results = run_all(folders, args.methods, args.bits, args.seeds, args.epochs,
                           args.jobs, threads, args.compute_dtype, args.queries,
-                          args.torch_compile, args.device)
+                          args.torch_compile, args.device, args.paper_targets)
         csv = out / f"reproduce-{stamp}.csv"
     results.to_csv(csv, index=False)
     seeds = sorted(results.seed.unique())
