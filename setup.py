@@ -28,6 +28,10 @@ setup(
         # Compiled Hamming kernels: numpy XOR-popcount scans take 3-16 ms a query on 1M
         # codes, the numba kernel beats faiss (benchmarks/bench_search.py).
         "numba>=0.60",
+        # Already installed with scikit-learn (which requires it); named because the LSA
+        # smoothing of NASH's targets runs its SVD on one BLAS thread through it, so that
+        # fits do not depend on the thread count.
+        "threadpoolctl>=3.1",
     ],
     extras_require={
         "tests": ["pytest>=7", "hypothesis>=6"],
