@@ -150,9 +150,9 @@ def _largest_reconstructed(Xn, components, m, block_entries):
         stop = min(start + step, n)
         block = latent[start:stop] @ components
         largest_positive(block, indices[start:stop], data[start:stop], counts[start:stop])
-    totals = data.sum(axis=1, where=np.arange(m) < counts[:, None], keepdims=True)
+    keep = np.arange(m) < counts[:, None]  # the slots each row filled
+    totals = data.sum(axis=1, where=keep, keepdims=True)
     data /= np.where(totals > 0, totals, 1.0)
-    keep = np.arange(m) < counts[:, None]
     indptr = np.concatenate([[0], np.cumsum(counts)])
     smoothed = sp.csr_matrix((data[keep], indices[keep], indptr), shape=Xn.shape)
     smoothed.sort_indices()
