@@ -19,8 +19,8 @@ reconstructs each training document's 10 nearest neighbours' words) and NASH-DN+
 All with their defaults (NASHHasher's include its LSA-smoothed reconstruction targets;
 ``--paper-targets`` trains the NASH rows with the paper's, ``lsa_components=0``, and the
 CSV keeps each fit's ``lsa_components``); ``--epochs`` sets the neural ones' (and is then
-printed), ``--compute-dtype bfloat16`` runs the neural ones' matrix products in bfloat16 (their
-``compute_dtype`` parameter; printed, and kept in the CSV), and ``--device cuda`` trains
+printed), ``--compute-dtype bfloat16`` runs the neural ones' matrix products in bfloat16
+(their ``compute_dtype`` parameter; printed, and kept in the CSV), and ``--device cuda`` trains
 the neural ones on the GPU (their ``device`` parameter; printed and kept in the CSV; the
 classical baselines and the evaluation stay on the CPU).
 
@@ -80,8 +80,6 @@ METHODS = {
                                                    **kw), True, False),
 }
 BASELINES = ("LSH", "SpH", "ITQ", "VDSH")
-#: the methods that take NASHHasher's target parameters (``--paper-targets``)
-NASH_FAMILY = ("NASH", "NASH-N", "NASH-DN", "NASH-DN-S", "NASH-DN+nbr10", "NASH-DN+nbr100")
 UNSUPERVISED_NASH = ("NASH", "NASH-N", "NASH-DN")
 
 #: Numbers reported in the literature (not measured here; the papers' data differ).
@@ -115,9 +113,9 @@ def run_one(folder, method, n_bits, seed, epochs, threads, compute_dtype="float3
         params["device"] = device
         if epochs:
             params["max_iter"] = epochs
-    if paper_targets and method in NASH_FAMILY:
-        params["lsa_components"] = 0  # the paper's targets: no LSA smoothing
     hasher = factory(n_bits, seed, params)
+    if paper_targets and "lsa_components" in hasher.get_params():
+        hasher.set_params(lsa_components=0)  # the paper's targets: no LSA smoothing
     start = time.perf_counter()
     if supervised:
         hasher.fit(X_train, y_train)

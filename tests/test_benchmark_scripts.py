@@ -147,6 +147,18 @@ def test_device_reaches_the_neural_fits_only(data_folder, monkeypatch):
     assert seen["ITQ"] is None and row["device"] == ""
 
 
+def test_paper_targets_turn_the_smoothing_off_in_every_nash_row_only(data_folder):
+    bench_reproduce = _bench_reproduce()
+    run = bench_reproduce.run_one
+    assert run(str(data_folder), "NASH-DN", 8, 0, 1, 1)["lsa_components"] == 64
+    for method in ("NASH", "NASH-N", "NASH-DN", "NASH-DN-S", "NASH-DN+nbr10"):
+        row = run(str(data_folder), method, 8, 0, 1, 1, paper_targets=True)
+        assert row["lsa_components"] == 0, method
+    for method in ("ITQ", "VDSH"):  # no such parameter: untouched, NaN in the CSV
+        row = run(str(data_folder), method, 8, 0, 1, 1, paper_targets=True)
+        assert np.isnan(row["lsa_components"]), method
+
+
 def test_epochs_sets_every_neural_methods_epochs(data_folder):
     bench_reproduce = _bench_reproduce()
     # without --epochs each method trains its own default: VDSH 10 (NASH 50)

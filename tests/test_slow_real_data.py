@@ -99,7 +99,6 @@ def test_svd_hashers_give_the_same_codes_on_one_blas_thread_or_two(shared_data, 
     np.testing.assert_array_equal(codes[0], codes[1])
 
 
-
 def test_lsa_smoothed_targets_are_the_same_on_one_blas_thread_or_two(shared_data):
     from threadpoolctl import threadpool_limits
 
