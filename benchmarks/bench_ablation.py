@@ -1,7 +1,7 @@
-"""What NASHHasher's default choices are worth: NASH-DN at its defaults beside variants.
+"""What NASHHasher's default choices are worth: the defaults beside variants.
 
 For each data folder (the format of ``../shared/data/*``), fits ``NASHHasher()`` as shipped
-(NASH-DN, 500-500 encoder, 50 epochs of AdamW at 3e-3, batches of 200, reconstruction
+(NASH-N since 2026-11-29, NASH-DN before; 500-500 encoder, 50 epochs of AdamW at 3e-3, batches of 200, reconstruction
 targets = the TF-IDF row rescaled to sum to its number of terms, plus as much again
 spread over the 256 strongest words of its rank-64 LSA reconstruction) and a set of named
 variants, each changing one thing (the last four two), at the same bits and seeds, and
@@ -36,6 +36,8 @@ The variants and what they change:
   each term's input weight dropped with that probability (a denoising encoder);
   ``swa-last10``, ``swa-last25``: the final weights are the mean of the weights at the
   end of each of the last 10 or 25 epochs (stochastic weight averaging);
+* the noise: ``noise=data`` (NASH-DN, the paper's variant and the default before
+  2026-11-29); ``noise_std=0.25``, ``=1``, ``=2`` (the default's is 0.5);
 * the encoder's size: ``hidden=500`` (one hidden layer), ``hidden=1000-1000`` (two layers
   twice as wide);
 * the neighbour extension together with one change that helps Reuters alone:
@@ -299,7 +301,9 @@ VARIANTS = {
         **kw, "hidden_layer_sizes": (500,)}),
     "hidden=1000-1000": lambda b, s, kw: NASHHasher(b, random_state=s, **{
         **kw, "hidden_layer_sizes": (1000, 1000)}),
-    # NASH-DN's noise starts at this standard deviation (the encoder then learns it)
+    # the noise's standard deviation (NASH-N; under NASH-DN, where the encoder learns
+    # it, its starting value)
+    "noise=data": lambda b, s, kw: NASHHasher(b, noise="data", random_state=s, **kw),
     "noise_std=0.25": lambda b, s, kw: NASHHasher(b, noise_std=0.25, random_state=s, **kw),
     "noise_std=1": lambda b, s, kw: NASHHasher(b, noise_std=1.0, random_state=s, **kw),
     "noise_std=2": lambda b, s, kw: NASHHasher(b, noise_std=2.0, random_state=s, **kw),

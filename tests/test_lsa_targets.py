@@ -157,7 +157,9 @@ def test_the_supervised_hasher_smooths_only_when_asked():
     assert default.lsa_components == 0  # it lowered precision@100 with the label loss
     unsupervised = NASHHasher(**FAST_NASH, random_state=0).get_params()
     shared = {k: v for k, v in default.get_params().items() if k in unsupervised}
-    assert shared == {**unsupervised, "lsa_components": 0}  # the one default that differs
+    # the defaults that differ: no smoothing, and the paper's learned noise (NASH-DN-S)
+    assert shared == {**unsupervised, "lsa_components": 0, "noise": "data"}
+    assert unsupervised["noise"] == "fixed"
     smoothed = SupervisedNASHHasher(**FAST_NASH, lsa_components=64, lsa_weight=2.0,
                                     random_state=0).fit(X, topics)
     # three times the targets' mass in the reconstruction term

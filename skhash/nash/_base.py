@@ -374,7 +374,7 @@ class BaseNASH(BaseDocumentVAE):
         n_bits=32,
         *,
         hidden_layer_sizes=(500, 500),
-        noise="data",
+        noise="fixed",
         noise_std=0.5,
         target_neighbors=0,
         neighbor_weight=1.0,
