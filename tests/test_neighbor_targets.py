@@ -34,6 +34,41 @@ def test_cosine_neighbors_match_brute_force(block_entries):
     assert not (idx == np.arange(37)[:, None]).any()
 
 
+def test_cosine_neighbors_fill_with_zero_similarity_rows_in_order():
+    # sparse rows: many share no term with many others, one is empty, so most rows have
+    # fewer than k positive similarities and the rest of their slots are filled
+    rng = np.random.default_rng(3)
+    dense = rng.random((30, 40)) * (rng.random((30, 40)) < 0.06)
+    dense[7] = 0.0
+    X = sp.csr_matrix(dense.astype(np.float32))
+    norms = np.linalg.norm(dense, axis=1, keepdims=True)
+    unit = dense / np.where(norms > 0, norms, 1.0)
+    S = unit @ unit.T
+    np.fill_diagonal(S, -np.inf)
+    k = 12
+    expected = np.argsort(-S, axis=1, kind="stable")[:, :k]
+    idx, sims = cosine_neighbors(X, k)
+    assert (np.sum(S > 0, axis=1) < k).sum() > 20  # the case under test is the common one
+    np.testing.assert_array_equal(idx, expected)
+    np.testing.assert_allclose(sims, np.take_along_axis(S, expected, axis=1), rtol=1e-5)
+    np.testing.assert_array_equal(idx[7], [i for i in range(13) if i != 7])
+    assert not sims[7].any()
+    assert all(len(set(row)) == k for row in idx.tolist())  # distinct neighbours
+
+
+@pytest.mark.parametrize("block_entries", [30, 1 << 24])
+def test_neighbour_search_and_targets_do_not_depend_on_the_thread_count(block_entries):
+    X = _random_docs(n=61, seed=4)
+    one = cosine_neighbors(X, 7, block_entries=block_entries)
+    two = cosine_neighbors(X, 7, block_entries=block_entries, n_jobs=2)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
+    T1 = neighbor_smoothed_targets(X, 7, 2.0, block_entries=block_entries)
+    T2 = neighbor_smoothed_targets(X, 7, 2.0, block_entries=block_entries, n_jobs=3)
+    for a, b in ((T1.indptr, T2.indptr), (T1.indices, T2.indices), (T1.data, T2.data)):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("k", [0, 37])
 def test_cosine_neighbors_rejects_impossible_counts(k):
     with pytest.raises(ValueError, match=rf"n_neighbors={k} must be in \[1, 36\]"):

@@ -434,7 +434,9 @@ class BaseNASH(BaseDocumentVAE):
             return None  # the document's own words (BatchPlan's default)
         targets = None
         if self.target_neighbors > 0:
-            targets = neighbor_smoothed_targets(X, self.target_neighbors, self.neighbor_weight)
+            # as many search threads as torch computes with (the result is the same)
+            targets = neighbor_smoothed_targets(X, self.target_neighbors, self.neighbor_weight,
+                                                n_jobs=torch.get_num_threads())
         if smoothed:
             # the smoothing is a property of the corpus, the same for every random_state
             targets = lsa_smoothed_targets(X, self.lsa_components, self.lsa_terms,

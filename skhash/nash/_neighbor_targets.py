@@ -6,35 +6,44 @@ cosine tells the encoder which documents belong together, as in the neighbourhoo
 reconstruction of Chaidaroon, Ebesu & Fang (SIGIR 2018). Plain numpy/scipy: no torch.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
 from ._batches import target_matrix
+from ._lsa_targets import largest_positive
 
 #: Entries of the dense similarity block computed at once (64 MiB of float32).
 _BLOCK_ENTRIES = 1 << 24
 
 
-def cosine_neighbors(X, n_neighbors, block_entries=_BLOCK_ENTRIES):
+def cosine_neighbors(X, n_neighbors, block_entries=_BLOCK_ENTRIES, n_jobs=1):
     """Each row's ``n_neighbors`` most cosine-similar other rows, exactly.
 
     Parameters
     ----------
     X : scipy.sparse.csr_matrix of shape (n_samples, n_features)
-        Rows to compare (any non-negative weights; they are L2-normalised here).
+        Rows to compare (L2-normalised here): term weights, or any coordinates.
     n_neighbors : int
         Neighbours per row, at most ``n_samples - 1``.
     block_entries : int, default=2**24
-        Size of the dense block of similarities computed at once (memory bound).
+        Size of the dense block of similarities computed at once (memory bound, per
+        thread).
+    n_jobs : int, default=1
+        Threads that search blocks of rows at once. The result does not depend on it.
 
     Returns
     -------
     indices : ndarray of shape (n_samples, n_neighbors), dtype int64
-        Neighbours of each row, most similar first; a row is never its own neighbour.
-        Ties at equal similarity are broken arbitrarily.
+        Neighbours of each row, most similar first, equal similarities in row order; a
+        row is never its own neighbour. Only positive similarities are searched: where
+        fewer than ``n_neighbors`` rows have one with a row (with non-negative weights:
+        share a term with it), the rest of its slots hold the first other rows in order,
+        at similarity 0 (their true similarity when X is non-negative).
     similarities : ndarray of shape (n_samples, n_neighbors), dtype float32
-        Their cosine similarities (0 for rows without any stored value).
+        Their cosine similarities.
 
     Examples
     --------
@@ -50,22 +59,46 @@ def cosine_neighbors(X, n_neighbors, block_entries=_BLOCK_ENTRIES):
     Xn = normalize(sp.csr_matrix(X, dtype=np.float32))
     XnT = Xn.T.tocsr()
     step = max(1, block_entries // n)
-    indices = np.empty((n, n_neighbors), dtype=np.int64)
-    sims = np.empty((n, n_neighbors), dtype=np.float32)
-    for start in range(0, n, step):
+    indices = np.zeros((n, n_neighbors), dtype=np.int64)
+    sims = np.zeros((n, n_neighbors), dtype=np.float32)
+    counts = np.empty(n, dtype=np.int64)
+
+    def search(start):
         stop = min(start + step, n)
         block = (Xn[start:stop] @ XnT).toarray()
-        block[np.arange(stop - start), np.arange(start, stop)] = -np.inf  # not itself
-        top = np.argpartition(-block, n_neighbors - 1, axis=1)[:, :n_neighbors]
-        top_sims = np.take_along_axis(block, top, axis=1)
-        order = np.argsort(-top_sims, axis=1, kind="stable")
-        indices[start:stop] = np.take_along_axis(top, order, axis=1)
-        sims[start:stop] = np.take_along_axis(top_sims, order, axis=1)
+        # not itself: the heap keeps only positive similarities. Its one pass over each
+        # row took 0.4 s on 20 Newsgroups' 10,257 rows against 1.4 s for np.argpartition
+        # (one thread).
+        block[np.arange(stop - start), np.arange(start, stop)] = 0.0
+        largest_positive(block, indices[start:stop], sims[start:stop], counts[start:stop])
+
+    starts = range(0, n, step)
+    if n_jobs > 1 and len(starts) > 1:
+        # the sparse products and the heap release the GIL; blocks write disjoint rows
+        with ThreadPoolExecutor(n_jobs) as pool:
+            list(pool.map(search, starts))
+    else:
+        for start in starts:
+            search(start)
+    # most similar first, equal similarities in row order; unfilled slots last
+    filled = np.arange(n_neighbors) < counts[:, None]
+    key = np.where(filled, -sims, np.inf)
+    order = np.lexsort((np.where(filled, indices, n), key), axis=1)
+    indices = np.take_along_axis(indices, order, axis=1)
+    sims = np.take_along_axis(sims, order, axis=1)
+    for r in np.flatnonzero(counts < n_neighbors):
+        # rows sharing no term with row r: similarity 0, the first ones in order
+        c = counts[r]
+        taken = np.append(indices[r, :c], r)
+        free = np.setdiff1d(np.arange(min(n, n_neighbors + 1 + c)), taken,
+                            assume_unique=True)
+        indices[r, c:] = free[: n_neighbors - c]
+        sims[r, c:] = 0.0
     return indices, sims
 
 
 def neighbor_smoothed_targets(X, n_neighbors, weight, *, space=None,
-                              block_entries=_BLOCK_ENTRIES):
+                              block_entries=_BLOCK_ENTRIES, n_jobs=1):
     """Each document's reconstruction targets plus ``weight`` times its neighbours' mean.
 
     The targets are those of :func:`~skhash.nash._batches.document_weights` (a document's
@@ -87,6 +120,9 @@ def neighbor_smoothed_targets(X, n_neighbors, weight, *, space=None,
     block_entries : int, default=2**24
         Memory bound of the neighbour search's blocks, and about the number of stored
         targets built at once.
+    n_jobs : int, default=1
+        Threads of the neighbour search (:func:`cosine_neighbors`) and of building the
+        targets' blocks; the result does not depend on it.
 
     Returns
     -------
@@ -108,7 +144,7 @@ def neighbor_smoothed_targets(X, n_neighbors, weight, *, space=None,
     if k < 1 or weight == 0:
         return own.astype(np.float32)
     indices, sims = cosine_neighbors(X if space is None else sp.csr_matrix(space), k,
-                                     block_entries)
+                                     block_entries, n_jobs)
     keep = sims > 0
     counts = keep.sum(axis=1)
     rows = np.repeat(np.arange(n), k)[keep.ravel()]
@@ -117,6 +153,14 @@ def neighbor_smoothed_targets(X, n_neighbors, weight, *, space=None,
     # In blocks of rows, each cast to float32 as it is made: the float64 product and sum
     # of the whole matrix at once took about four times the result's memory at the peak.
     step = max(1, block_entries // max(1, k * max(1, own.nnz // max(1, n))))
-    blocks = [sp.csr_matrix(own[a:a + step] + mixing[a:a + step] @ own, dtype=np.float32)
-              for a in range(0, n, step)]
+
+    def build(a):
+        return sp.csr_matrix(own[a:a + step] + mixing[a:a + step] @ own, dtype=np.float32)
+
+    starts = range(0, n, step)
+    if n_jobs > 1 and len(starts) > 1:
+        with ThreadPoolExecutor(n_jobs) as pool:
+            blocks = list(pool.map(build, starts))
+    else:
+        blocks = [build(a) for a in starts]
     return sp.vstack(blocks, format="csr", dtype=np.float32)

@@ -54,7 +54,9 @@ class NASHHasher(BaseNASH):
         with a positive similarity), after Chaidaroon, Ebesu & Fang (SIGIR 2018). Codes
         of documents that share neighbours are pulled together: see the user guide for
         measured gains. 0 is the paper's NASH. The exact neighbour search costs
-        ``O(n_samples**2)`` sparse dot products at ``fit``; ``transform`` is unchanged.
+        ``O(n_samples**2)`` sparse dot products at ``fit``, on as many threads as
+        :func:`torch.get_num_threads` gives (the result does not depend on them);
+        ``transform`` is unchanged.
     neighbor_weight : float, default=1.0
         Weight of the neighbours' mean words against the document's own (used only
         when ``target_neighbors > 0``).
