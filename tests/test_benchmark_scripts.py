@@ -151,7 +151,7 @@ def test_paper_targets_turn_the_smoothing_off_in_every_nash_row_only(data_folder
     bench_reproduce = _bench_reproduce()
     run = bench_reproduce.run_one
     assert run(str(data_folder), "NASH-DN", 8, 0, 1, 1)["lsa_components"] == 64
-    for method in ("NASH", "NASH-N", "NASH-DN", "NASH-DN-S", "NASH-DN+nbr10"):
+    for method in ("NASH", "NASH-N", "NASH-DN", "NASH-DN-S", "NASH-DN+nbr10", "NASH-N+nbr100"):
         row = run(str(data_folder), method, 8, 0, 1, 1, paper_targets=True)
         assert row["lsa_components"] == 0, method
     for method in ("ITQ", "VDSH"):  # no such parameter: untouched, NaN in the CSV
@@ -498,3 +498,15 @@ def test_bench_nash_names_an_unavailable_device(data_folder, monkeypatch, capsys
     with pytest.raises(SystemExit):
         _benchmark("bench_nash").main(["--data", str(data_folder), "--device", "cuda"])
     assert "device='cuda'" in capsys.readouterr().err
+
+
+def test_findings_compare_each_extension_with_the_variant_it_extends_and_itq():
+    bench_reproduce = _bench_reproduce()
+    means = pd.DataFrame({16: [0.40, 0.45, 0.30, 0.44], 32: [0.42, 0.50, 0.33, 0.41]},
+                         index=["NASH-N", "NASH-N+nbr100", "ITQ", "NASH-DN+nbr10"])
+    lines = bench_reproduce.findings(means, [16, 32])
+    assert "NASH-N+nbr100 (extension) minus NASH-N, by bits: +0.0500, +0.0800" in lines
+    assert "NASH-N+nbr100 (extension) minus ITQ, by bits: +0.1500, +0.1700" in lines
+    # NASH-DN is not in this run: its extension is compared with ITQ only
+    assert [line for line in lines if line.startswith("NASH-DN+nbr10")] == [
+        "NASH-DN+nbr10 (extension) minus ITQ, by bits: +0.1400, +0.0800"]
