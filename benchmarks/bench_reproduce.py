@@ -262,7 +262,8 @@ def plot(means, stds, dataset, bits, path, queries="test"):
     except ImportError:
         print("(matplotlib not installed: no plot; pip install -e .[benchmarks])")
         return None
-    colors = dict(zip(METHODS, plt.get_cmap("tab10").colors))
+    palette = plt.get_cmap("tab20").colors  # more methods than tab10's ten colours
+    colors = {m: palette[i % len(palette)] for i, m in enumerate(METHODS)}
     fig, ax = plt.subplots(figsize=(9, 4.8))
     for method in [m for m in METHODS if m in means.index]:
         ax.errorbar(bits, means.loc[method, bits], yerr=stds.loc[method, bits].fillna(0),

@@ -510,3 +510,14 @@ def test_findings_compare_each_extension_with_the_variant_it_extends_and_itq():
     # NASH-DN is not in this run: its extension is compared with ITQ only
     assert [line for line in lines if line.startswith("NASH-DN+nbr10")] == [
         "NASH-DN+nbr10 (extension) minus ITQ, by bits: +0.1400, +0.0800"]
+
+
+def test_plot_draws_every_method(tmp_path):
+    pytest.importorskip("matplotlib")
+    bench_reproduce = _bench_reproduce()
+    methods = list(bench_reproduce.METHODS)  # more than tab10's ten colours
+    bits = [16, 32]
+    means = pd.DataFrame({b: np.linspace(0.2, 0.6, len(methods)) for b in bits}, index=methods)
+    stds = means * 0.0
+    path = bench_reproduce.plot(means, stds, "reuters", bits, tmp_path / "p.png")
+    assert path is not None and path.is_file() and path.stat().st_size > 0
