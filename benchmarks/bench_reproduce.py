@@ -262,18 +262,21 @@ def plot(means, stds, dataset, bits, path, queries="test"):
     except ImportError:
         print("(matplotlib not installed: no plot; pip install -e .[benchmarks])")
         return None
-    palette = plt.get_cmap("tab20").colors  # more methods than tab10's ten colours
+    # tab10's ten colours (as before there were more methods), then tab20's light ones
+    palette = [*plt.get_cmap("tab10").colors, *plt.get_cmap("tab20").colors[1::2]]
     colors = {m: palette[i % len(palette)] for i, m in enumerate(METHODS)}
     fig, ax = plt.subplots(figsize=(9, 4.8))
     for method in [m for m in METHODS if m in means.index]:
         ax.errorbar(bits, means.loc[method, bits], yerr=stds.loc[method, bits].fillna(0),
                     marker="o", capsize=3, color=colors[method], label=method)
+    # a reported method we do not run (STH, AMMI) gets a grey of its own
+    greys = iter(["black", "dimgray", "darkgray", "silver"] * 4)
     for name, values in (PAPER.get(dataset, {}) if queries == "test" else {}).items():
         pts = [(b, v) for b, v in zip(BITS, values) if v is not None and b in bits]
         method = name.split(": ")[1].split(" ")[0]
         if pts:
             ax.plot(*zip(*pts), linestyle="--", marker="x", alpha=0.7,
-                    color=colors.get(method, "black"), label=name)
+                    color=colors[method] if method in colors else next(greys), label=name)
     ax.set_xscale("log", base=2)
     ax.set_xticks(bits, [str(b) for b in bits])
     ax.set_xlabel("bits")
