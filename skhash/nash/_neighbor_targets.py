@@ -19,6 +19,16 @@ from ._lsa_targets import largest_positive
 _BLOCK_ENTRIES = 1 << 24
 
 
+def _map_blocks(fn, starts, n_jobs):
+    """``[fn(start) for start in starts]``, on ``n_jobs`` threads when there are more
+    than one and several blocks (scipy's sparse products and the numba heap release the
+    GIL), in order either way."""
+    if n_jobs > 1 and len(starts) > 1:
+        with ThreadPoolExecutor(n_jobs) as pool:
+            return list(pool.map(fn, starts))
+    return [fn(start) for start in starts]
+
+
 def cosine_neighbors(X, n_neighbors, block_entries=_BLOCK_ENTRIES, n_jobs=1):
     """Each row's ``n_neighbors`` most cosine-similar other rows, exactly.
 
@@ -72,14 +82,7 @@ def cosine_neighbors(X, n_neighbors, block_entries=_BLOCK_ENTRIES, n_jobs=1):
         block[np.arange(stop - start), np.arange(start, stop)] = 0.0
         largest_positive(block, indices[start:stop], sims[start:stop], counts[start:stop])
 
-    starts = range(0, n, step)
-    if n_jobs > 1 and len(starts) > 1:
-        # the sparse products and the heap release the GIL; blocks write disjoint rows
-        with ThreadPoolExecutor(n_jobs) as pool:
-            list(pool.map(search, starts))
-    else:
-        for start in starts:
-            search(start)
+    _map_blocks(search, range(0, n, step), n_jobs)  # blocks write disjoint rows
     # most similar first, equal similarities in row order; unfilled slots last
     filled = np.arange(n_neighbors) < counts[:, None]
     key = np.where(filled, -sims, np.inf)
@@ -157,10 +160,5 @@ def neighbor_smoothed_targets(X, n_neighbors, weight, *, space=None,
     def build(a):
         return sp.csr_matrix(own[a:a + step] + mixing[a:a + step] @ own, dtype=np.float32)
 
-    starts = range(0, n, step)
-    if n_jobs > 1 and len(starts) > 1:
-        with ThreadPoolExecutor(n_jobs) as pool:
-            blocks = list(pool.map(build, starts))
-    else:
-        blocks = [build(a) for a in starts]
+    blocks = _map_blocks(build, range(0, n, step), n_jobs)
     return sp.vstack(blocks, format="csr", dtype=np.float32)
