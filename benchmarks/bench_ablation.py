@@ -36,6 +36,9 @@ The variants and what they change:
   each term's input weight dropped with that probability (a denoising encoder);
   ``swa-last10``, ``swa-last25``: the final weights are the mean of the weights at the
   end of each of the last 10 or 25 epochs (stochastic weight averaging);
+  ``weight_averaging=0``: the last step's weights, the default before 2026-11-29's
+  session 17 (the default 0.2 averages the weights over the steps of the last 10 of 50
+  epochs); ``weight_averaging=0.5``: over the last 25;
 * the noise: ``noise=data`` (NASH-DN, the paper's variant and the default before
   2026-11-29); ``noise_std=0.25``, ``=1``, ``=2`` (the default's is 0.5);
 * the encoder's size: ``hidden=500`` (one hidden layer), ``hidden=1000-1000`` (two layers
@@ -225,9 +228,13 @@ def _with_weight_averaging(last, base=NASHHasher):
     """A ``base`` (NASHHasher) whose final weights are the mean of its weights at the end
     of each of its last ``last`` epochs (stochastic weight averaging, Izmailov et al.,
     UAI 2018, at AdamW's constant step size); the codes' thresholds are fitted on the
-    averaged network."""
+    averaged network. It replaces the estimator's own averaging over steps
+    (``weight_averaging``), which it was measured against."""
 
     class Hasher(base):
+        def _averaged_epochs(self):
+            return 0
+
         def _train(self, network, *args, **kwargs):
             self._averaged, self._n_averaged, self._epochs_run = None, 0, 0
             try:
@@ -313,6 +320,10 @@ VARIANTS = {
     "word-dropout=0.5": lambda b, s, kw: _with_word_dropout(0.5)(b, random_state=s, **kw),
     "swa-last10": lambda b, s, kw: _with_weight_averaging(10)(b, random_state=s, **kw),
     "swa-last25": lambda b, s, kw: _with_weight_averaging(25)(b, random_state=s, **kw),
+    "weight_averaging=0": lambda b, s, kw: NASHHasher(b, weight_averaging=0.0, random_state=s,
+                                                      **kw),
+    "weight_averaging=0.5": lambda b, s, kw: NASHHasher(b, weight_averaging=0.5,
+                                                        random_state=s, **kw),
     "dropout=0.1": lambda b, s, kw: _with_dropout(0.1)(b, random_state=s, **kw),
     "dropout=0.2": lambda b, s, kw: _with_dropout(0.2)(b, random_state=s, **kw),
     # the neighbour extension combined with what helps Reuters alone

@@ -312,6 +312,8 @@ def test_parameter_variants_change_one_setting_each():
         "batch=100,epochs=25": {"batch_size": 100, "max_iter": 25},
         "batch=100,epochs=30": {"batch_size": 100, "max_iter": 30},
         "batch=128,epochs=32": {"batch_size": 128, "max_iter": 32},
+        "weight_averaging=0": {"weight_averaging": 0.0},
+        "weight_averaging=0.5": {"weight_averaging": 0.5},
     }
     base = ablation.VARIANTS["defaults"](4, 0, run).get_params()
     for name, changed in expected.items():

@@ -268,7 +268,8 @@ def test_pipeline_on_real_posts(ng20_raw_sample):
 def test_weight_decay_shrinks_unused_weights_by_the_adamw_factor():
     X, _ = topic_counts()  # 120 documents over 40 words; word 39 never occurs
     assert X[:, 39].nnz == 0
-    params = {**FAST_NASH, "max_iter": 3, "random_state": 0}  # 4 batches of 32 an epoch
+    params = {**FAST_NASH, "max_iter": 3, "random_state": 0,  # 4 batches of 32 an epoch
+              "weight_averaging": 0.0}  # the last step's weights
     plain = NASHHasher(**params, weight_decay=0.0).fit(X)
     decayed = NASHHasher(**params, weight_decay=0.5).fit(X)
     initial = plain.network_.encoder.embed.weight[39].detach()  # no gradient: untouched
@@ -278,3 +279,26 @@ def test_weight_decay_shrinks_unused_weights_by_the_adamw_factor():
     assert initial.abs().max() > 0
     with pytest.raises(ValueError, match="weight_decay"):
         NASHHasher(weight_decay=-1.0).fit(X)
+
+
+def test_weight_averaging_leaves_the_mean_of_the_last_epochs_steps():
+    # Word 39 never occurs, so its first-layer row only decays: after step k it is
+    # initial * f**k. Averaged over the steps of the last round(0.34 * 3) = 1 epoch (steps
+    # 9-12 of 12), the row must be initial * mean(f**9, ..., f**12).
+    X, _ = topic_counts()
+    params = {**FAST_NASH, "max_iter": 3, "random_state": 0, "weight_decay": 0.5}
+    plain = NASHHasher(**params, weight_averaging=0.0).fit(X)
+    averaged = NASHHasher(**params, weight_averaging=0.34).fit(X)
+    factor = 1.0 - plain.learning_rate_init * 0.5
+    start = plain.network_.encoder.embed.weight[39].detach().double() / factor**12
+    expected = start * np.mean([factor**k for k in range(9, 13)])
+    got = averaged.network_.encoder.embed.weight[39].detach().double()
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-7)
+    assert not torch.allclose(got, plain.network_.encoder.embed.weight[39].double())
+    # the same trajectory: the averaged model's loss curve is the plain one's
+    np.testing.assert_allclose(averaged.loss_curve_, plain.loss_curve_, rtol=0, atol=0)
+    # a weight of 0 averages nothing, and a fraction that rounds to no epoch neither
+    few = NASHHasher(**params, weight_averaging=0.1).fit(X)  # round(0.3) = 0 epochs
+    np.testing.assert_array_equal(few.transform(X), plain.transform(X))
+    with pytest.raises(ValueError, match="weight_averaging"):
+        NASHHasher(weight_averaging=1.5).fit(X)

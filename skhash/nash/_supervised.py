@@ -52,8 +52,8 @@ class SupervisedNASHHasher(ClassifierMixin, BaseNASH):
         NASH-DN-S (learned noise) stays the default, the setting the supervised rows of
         the benchmarks were measured with.
     hidden_layer_sizes, noise_std, target_neighbors, neighbor_weight, lsa_terms, \
-lsa_weight, max_iter, batch_size, learning_rate_init, weight_decay, shuffle, tol, \
-n_iter_no_change, random_state, device, compute_dtype, verbose, warm_start
+lsa_weight, max_iter, batch_size, learning_rate_init, weight_decay, weight_averaging, \
+shuffle, tol, n_iter_no_change, random_state, device, compute_dtype, verbose, warm_start
         As in :class:`NASHHasher`.
 
     Attributes
@@ -109,6 +109,7 @@ n_iter_no_change, random_state, device, compute_dtype, verbose, warm_start
         batch_size="auto",
         learning_rate_init=3e-3,
         weight_decay=0.01,
+        weight_averaging=0.2,
         shuffle=True,
         tol=1e-4,
         n_iter_no_change=10,
@@ -132,6 +133,7 @@ n_iter_no_change, random_state, device, compute_dtype, verbose, warm_start
             batch_size=batch_size,
             learning_rate_init=learning_rate_init,
             weight_decay=weight_decay,
+            weight_averaging=weight_averaging,
             shuffle=shuffle,
             tol=tol,
             n_iter_no_change=n_iter_no_change,
