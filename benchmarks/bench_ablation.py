@@ -88,6 +88,7 @@ from skhash.baselines import ITQHasher  # noqa: E402
 from skhash.metrics import cosine_precision_at_k, precision_at_k  # noqa: E402
 from skhash.nash._batches import target_matrix  # noqa: E402
 from skhash.nash._neighbor_targets import neighbor_smoothed_targets  # noqa: E402
+from skhash.nash._weight_averaging import WeightAverage  # noqa: E402
 
 
 def _rescaled(X, values):
@@ -236,28 +237,19 @@ def _with_weight_averaging(last, base=NASHHasher):
             return 0
 
         def _train(self, network, *args, **kwargs):
-            self._averaged, self._n_averaged, self._epochs_run = None, 0, 0
+            # the package's running mean, fed once an epoch instead of once a step
+            self._averaged, self._epochs_run = WeightAverage(network), 0
             try:
                 super()._train(network, *args, **kwargs)
-                if self._n_averaged:
-                    with torch.no_grad():
-                        for param, mean in zip(network.parameters(), self._averaged):
-                            param.copy_(mean)
+                self._averaged.copy_to_module()
             finally:
-                del self._averaged, self._n_averaged, self._epochs_run
+                del self._averaged, self._epochs_run
 
         def _run_epoch(self, network, *args, **kwargs):
             total = super()._run_epoch(network, *args, **kwargs)
             self._epochs_run += 1
             if self._epochs_run > self.max_iter - last:
-                self._n_averaged += 1
-                with torch.no_grad():
-                    params = [p.detach() for p in network.parameters()]
-                    if self._averaged is None:
-                        self._averaged = [p.clone() for p in params]
-                    else:
-                        for mean, p in zip(self._averaged, params):
-                            mean.add_(p - mean, alpha=1.0 / self._n_averaged)
+                self._averaged.update()
             return total
 
     return Hasher

@@ -40,7 +40,7 @@ class WeightAverage:
     """
 
     def __init__(self, module):
-        self._params = [p for p in module.parameters()]
+        self._params = list(module.parameters())
         self._means = None
         self.n_averaged = 0
 
