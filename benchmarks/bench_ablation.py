@@ -278,6 +278,11 @@ VARIANTS = {
     "lsa_weight=2": lambda b, s, kw: NASHHasher(b, lsa_weight=2.0, random_state=s, **kw),
     "nbr100": lambda b, s, kw: NASHHasher(b, target_neighbors=100, neighbor_weight=10.0,
                                           random_state=s, **kw),
+    # the neighbourhood's size around 100 (the depth of precision@100), the same weight
+    "nbr50": lambda b, s, kw: NASHHasher(b, target_neighbors=50, neighbor_weight=10.0,
+                                         random_state=s, **kw),
+    "nbr200": lambda b, s, kw: NASHHasher(b, target_neighbors=200, neighbor_weight=10.0,
+                                          random_state=s, **kw),
     "nbr100-lsa64": lambda b, s, kw: _with_targets(lsa_neighbor_targets)(b, random_state=s,
                                                                          **kw),
     "batch=500": lambda b, s, kw: NASHHasher(b, batch_size=500, random_state=s, **kw),
