@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._hasher import HasherMixin
+from ..utils._validation import check_has_words
 
 
 class _ProjectionHasher(HasherMixin, BaseEstimator):
@@ -176,6 +177,7 @@ class ITQHasher(_ProjectionHasher):
         # BLAS's thread count, moved its directions by ~1e-4, and ITQ's iterations turned
         # that into up to 4% different bits (20 Newsgroups, 32 bits, 1 against 2 threads)
         X = self._validate(X, reset=True, dtype=np.float64)
+        check_has_words(X, self)
         n_samples, n_features = X.shape
         if self.n_bits > min(n_features, n_samples):
             raise ValueError(

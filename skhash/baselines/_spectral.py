@@ -6,6 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.decomposition import PCA
 
+from ..utils._validation import check_has_words
 from ._projection import _ProjectionHasher
 
 
@@ -93,6 +94,7 @@ class SpectralHasher(_ProjectionHasher):
         self._validate_params()
         # the PCA in float64, as ITQHasher's SVD: its rounding then moves no code bit
         X = self._validate(X, reset=True, dtype=np.float64)
+        check_has_words(X, self)
         n_samples, n_features = X.shape
         if n_samples < 2:
             raise ValueError(f"SpectralHasher needs at least 2 samples, got n_samples={n_samples}.")

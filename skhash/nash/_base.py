@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted, check_non_negative, valida
 
 from .._hasher import HasherMixin
 from ..utils import codes_to_addresses
+from ..utils._validation import check_has_words
 from ._batches import BatchPlan
 from ._lsa_targets import lsa_smoothed_targets
 from ._neighbor_targets import neighbor_smoothed_targets
@@ -174,6 +175,7 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
         ``labels`` is None or a float array of shape (n_samples, n_outputs) for the
         subclass's ``_label_loss``.
         """
+        check_has_words(X, self)
         device = resolve_device(self.device)
         compute_dtype = resolve_compute_dtype(self.compute_dtype, device)
         hidden = self._hidden_sizes()

@@ -155,7 +155,8 @@ class NASHHasher(BaseNASH):
     Notes
     -----
     A document with no non-zero term gets the code the encoder gives an all-zero input:
-    the same for every empty document, and deterministic.
+    the same for every empty document, and deterministic. A training matrix whose every
+    row is empty has nothing to learn from: ``fit`` raises a ``ValueError`` saying so.
 
     References
     ----------
