@@ -315,6 +315,7 @@ VARIANTS = {
     "word-dropout=0.1": lambda b, s, kw: _with_word_dropout(0.1)(b, random_state=s, **kw),
     "word-dropout=0.3": lambda b, s, kw: _with_word_dropout(0.3)(b, random_state=s, **kw),
     "word-dropout=0.5": lambda b, s, kw: _with_word_dropout(0.5)(b, random_state=s, **kw),
+    "word-dropout=0.7": lambda b, s, kw: _with_word_dropout(0.7)(b, random_state=s, **kw),
     "swa-last10": lambda b, s, kw: _with_weight_averaging(10)(b, random_state=s, **kw),
     "swa-last25": lambda b, s, kw: _with_weight_averaging(25)(b, random_state=s, **kw),
     "weight_averaging=0": lambda b, s, kw: NASHHasher(b, weight_averaging=0.0, random_state=s,
