@@ -289,6 +289,8 @@ VARIANTS = {
     "batch=500,lr*2": lambda b, s, kw: NASHHasher(b, batch_size=500, learning_rate_init=6e-3,
                                                   random_state=s, **kw),
     "epochs=30": lambda b, s, kw: NASHHasher(b, max_iter=30, random_state=s, **kw),
+    "batch=500,epochs=30": lambda b, s, kw: NASHHasher(b, batch_size=500, max_iter=30,
+                                                       random_state=s, **kw),
     "batch=100,epochs=25": lambda b, s, kw: NASHHasher(b, batch_size=100, max_iter=25,
                                                        random_state=s, **kw),
     "batch=100,epochs=30": lambda b, s, kw: NASHHasher(b, batch_size=100, max_iter=30,
