@@ -312,6 +312,9 @@ def test_parameter_variants_change_one_setting_each():
         "batch=100,epochs=25": {"batch_size": 100, "max_iter": 25},
         "batch=100,epochs=30": {"batch_size": 100, "max_iter": 30},
         "batch=128,epochs=32": {"batch_size": 128, "max_iter": 32},
+        "batch=500,epochs=30": {"batch_size": 500, "max_iter": 30},
+        "nbr50": {"target_neighbors": 50, "neighbor_weight": 10.0},
+        "nbr200": {"target_neighbors": 200, "neighbor_weight": 10.0},
         "weight_averaging=0": {"weight_averaging": 0.0},
         "weight_averaging=0.5": {"weight_averaging": 0.5},
     }
