@@ -168,6 +168,26 @@ def test_epochs_sets_every_neural_methods_epochs(data_folder):
     assert (nash["epochs"], vdsh["epochs"]) == (12, 12)
 
 
+def test_short_training_sets_the_nash_rows_batches_and_epochs_only(data_folder):
+    bench_reproduce = _bench_reproduce()
+    run = bench_reproduce.run_one
+    assert bench_reproduce.SHORT_TRAINING == {"batch_size": 500, "max_iter": 30}
+    default = run(str(data_folder), "NASH", 8, 0, 2, 1)
+    assert (default["batch_size"], default["max_iter"]) == ("auto", 2)
+    for method in ("NASH", "NASH-N", "NASH-DN", "NASH-DN-S", "NASH-N+nbr100"):
+        row = run(str(data_folder), method, 8, 0, None, 1, short_training=True)
+        # (tol may stop a fit on this small corpus before its 30 epochs)
+        assert (row["batch_size"], row["max_iter"]) == (500, 30), method
+        assert 2 < row["epochs"] <= 30, method
+    # --epochs still sets the epochs; the batches stay short training's
+    row = run(str(data_folder), "NASH", 8, 0, 3, 1, short_training=True)
+    assert (row["batch_size"], row["max_iter"], row["epochs"]) == (500, 3, 3)
+    vdsh = run(str(data_folder), "VDSH", 8, 0, None, 1, short_training=True)
+    assert (vdsh["batch_size"], vdsh["max_iter"], vdsh["epochs"]) == ("auto", 10, 10)
+    itq = run(str(data_folder), "ITQ", 8, 0, None, 1, short_training=True)
+    assert itq["batch_size"] == "" and np.isnan(itq["max_iter"])
+
+
 def test_torch_compile_option_compiles_the_workers_loss(data_folder, monkeypatch):
     from skhash import _config
     from skhash.nash import _network
