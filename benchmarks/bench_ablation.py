@@ -23,7 +23,8 @@ The variants and what they change:
   the defaults before 2026-11-29); ``lsa_components=32``, ``=128``; ``lsa_terms=128``,
   ``=512``; ``lsa_weight=0.5``, ``=2``;
 * neighbours (skhash's opt-in extension, ``target_neighbors=100, neighbor_weight=10``):
-  ``nbr100``: neighbours by TF-IDF cosine, as shipped; ``nbr100-lsa64``: neighbours by
+  ``nbr100``: neighbours by TF-IDF cosine, as shipped; ``nbr100,weight=2.5``,
+  ``nbr100,weight=5``: the same neighbours weighted less (for short codes); ``nbr100-lsa64``: neighbours by
   cosine in a 64-dimensional TruncatedSVD projection of the L2-normalised rows;
 * training: ``batch=500``; ``batch=500,lr*2``; ``epochs=30``; ``epochs=80``;
   ``batch=100,epochs=25``, ``batch=100,epochs=30``, ``batch=128,epochs=32`` (more,
@@ -283,6 +284,12 @@ VARIANTS = {
                                          random_state=s, **kw),
     "nbr200": lambda b, s, kw: NASHHasher(b, target_neighbors=200, neighbor_weight=10.0,
                                           random_state=s, **kw),
+    # lighter neighbour weights, for short codes (10 x 8/32 = 2.5 at 8 bits)
+    "nbr100,weight=2.5": lambda b, s, kw: NASHHasher(b, target_neighbors=100,
+                                                     neighbor_weight=2.5, random_state=s,
+                                                     **kw),
+    "nbr100,weight=5": lambda b, s, kw: NASHHasher(b, target_neighbors=100,
+                                                   neighbor_weight=5.0, random_state=s, **kw),
     "nbr100-lsa64": lambda b, s, kw: _with_targets(lsa_neighbor_targets)(b, random_state=s,
                                                                          **kw),
     "batch=500": lambda b, s, kw: NASHHasher(b, batch_size=500, random_state=s, **kw),

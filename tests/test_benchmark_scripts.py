@@ -335,6 +335,8 @@ def test_parameter_variants_change_one_setting_each():
         "batch=500,epochs=30": {"batch_size": 500, "max_iter": 30},
         "nbr50": {"target_neighbors": 50, "neighbor_weight": 10.0},
         "nbr200": {"target_neighbors": 200, "neighbor_weight": 10.0},
+        "nbr100,weight=2.5": {"target_neighbors": 100, "neighbor_weight": 2.5},
+        "nbr100,weight=5": {"target_neighbors": 100, "neighbor_weight": 5.0},
         "weight_averaging=0": {"weight_averaging": 0.0},
         "weight_averaging=0.5": {"weight_averaging": 0.5},
     }
