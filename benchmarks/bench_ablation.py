@@ -24,8 +24,9 @@ The variants and what they change:
   ``=512``; ``lsa_weight=0.5``, ``=2``;
 * neighbours (skhash's opt-in extension, ``target_neighbors=100, neighbor_weight=10``):
   ``nbr100``: neighbours by TF-IDF cosine, as shipped; ``nbr100,weight=2.5``,
-  ``nbr100,weight=5``: the same neighbours weighted less (for short codes); ``nbr100-lsa64``: neighbours by
-  cosine in a 64-dimensional TruncatedSVD projection of the L2-normalised rows;
+  ``nbr100,weight=5``: the same neighbours weighted less (for short codes);
+  ``nbr100-lsa64``: neighbours by cosine in a 64-dimensional TruncatedSVD projection of
+  the L2-normalised rows;
 * training: ``batch=500``; ``batch=500,lr*2``; ``epochs=30``; ``epochs=80``;
   ``batch=100,epochs=25``, ``batch=100,epochs=30``, ``batch=128,epochs=32`` (more,
   smaller steps in fewer epochs); ``lr*2``;
