@@ -14,6 +14,7 @@ import torch
 
 import skhash
 from skhash.nash._base import resolve_device
+from skhash.utils._hardware import native_bfloat16
 
 
 def data_folder(path_or_name):
@@ -34,6 +35,32 @@ def torch_device(name):
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return name
+
+
+#: The start of the estimators' warning about bfloat16 on a CPU without it: the scripts'
+#: headers say it once, so their workers ignore it (``warnings.filterwarnings``).
+EMULATED_BFLOAT16_WARNING = "compute_dtype='bfloat16' was requested but this CPU"
+
+#: The choices of the scripts' ``--compute-dtype`` options.
+COMPUTE_DTYPES = ("float32", "bfloat16", "auto")
+
+
+def compute_dtype_option(value, device="cpu"):
+    """The neural fits' ``compute_dtype`` for a ``--compute-dtype`` value, and a note for
+    the header: "auto" takes bfloat16 where ``device`` multiplies it natively, float32
+    elsewhere (and where that is unknown); an explicit bfloat16 on a CPU without it is
+    kept, with a note that torch emulates it there (products about 90 times slower than in
+    float32 on an AVX2-only CPU, 2026-12-06)."""
+    native = native_bfloat16(device)
+    where = f"{device} {'has' if native else 'lacks' if native is False else 'may lack'}"
+    if value == "auto":
+        chosen = "bfloat16" if native else "float32"
+        return chosen, f"--compute-dtype auto: {chosen} ({where} native bfloat16)"
+    if value == "bfloat16" and native is False:
+        return value, (f"warning: {where} native bfloat16, so torch emulates it: expect "
+                       "fits several times slower than in float32 (--compute-dtype auto "
+                       "picks float32 here)")
+    return value, ""
 
 
 def load_split(folder, split, counts=False):
@@ -79,8 +106,17 @@ def prepare_parallel_run(data, out, jobs):
     return folders, out, max(1, (os.cpu_count() or 1) // jobs)
 
 
-def matmul_gflops(n=2048, repeats=10, dtype=torch.float32, device="cpu"):
-    """Matrix-multiply rate of ``device`` through torch in ``dtype``, in GFLOP/s."""
+def matmul_size(dtype=torch.float32, device="cpu"):
+    """The side of the square products :func:`matmul_gflops` times by default: 2048, or
+    512 for bfloat16 where ``device`` lacks it natively (at the 1.3 GFLOP/s measured on an
+    AVX2-only CPU, eleven 2048 x 2048 products would take about two and a half minutes)."""
+    return 512 if dtype == torch.bfloat16 and native_bfloat16(device) is False else 2048
+
+
+def matmul_gflops(n=None, repeats=10, dtype=torch.float32, device="cpu"):
+    """Matrix-multiply rate of ``device`` through torch in ``dtype``, in GFLOP/s, on
+    ``n`` x ``n`` products (default :func:`matmul_size`)."""
+    n = n or matmul_size(dtype, device)
     device = torch.device(device)
     a = torch.randn(n, n, dtype=dtype, device=device)
     b = torch.randn(n, n, dtype=dtype, device=device)

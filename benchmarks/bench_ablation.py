@@ -70,6 +70,7 @@ import copy
 import math
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -82,7 +83,14 @@ from sklearn.preprocessing import normalize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import load_corpus, prepare_parallel_run, torch_device  # noqa: E402
+from _common import (  # noqa: E402
+    COMPUTE_DTYPES,
+    EMULATED_BFLOAT16_WARNING,
+    compute_dtype_option,
+    load_corpus,
+    prepare_parallel_run,
+    torch_device,
+)
 
 import skhash  # noqa: E402
 from skhash import NASHHasher  # noqa: E402
@@ -359,6 +367,7 @@ def run_one(folder, variant, n_bits, seed, threads, compute_dtype, hidden=None,
     ``device``."""
     torch.set_num_threads(threads)
     skhash.set_config(torch_compile=torch_compile)
+    warnings.filterwarnings("ignore", message=EMULATED_BFLOAT16_WARNING, category=UserWarning)
     X_train, y_train, X_test, y_test = load_corpus(str(folder), queries)
     if variant == "ITQ":
         hasher = ITQHasher(n_bits, random_state=seed)
@@ -437,8 +446,10 @@ def main(argv=None):
     parser.add_argument("--bits", nargs="+", type=int, default=[32])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
-    parser.add_argument("--compute-dtype", choices=["float32", "bfloat16"], default="float32",
-                        help="every NASH fit's compute_dtype (default float32, the estimator's)")
+    parser.add_argument("--compute-dtype", choices=COMPUTE_DTYPES, default="float32",
+                        help="every NASH fit's compute_dtype (default float32, the "
+                             "estimator's; auto: bfloat16 where the device has it "
+                             "natively, else float32)")
     parser.add_argument("--hidden-layer-sizes", nargs="+", type=int, default=None,
                         help="every NASH fit's encoder widths (default: the estimator's, "
                              "500 500)")
@@ -458,6 +469,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     started = time.perf_counter()
     folders, out, threads = prepare_parallel_run(args.data, args.out, args.jobs)
+    args.compute_dtype, note = compute_dtype_option(args.compute_dtype, args.device)
+    if note:
+        print(f"# {note}")
     print(f"# bits {args.bits}, seeds {args.seeds}, compute_dtype {args.compute_dtype}, "
           f"encoder {args.hidden_layer_sizes or 'the default (500, 500)'}, "
           f"NASH fits on {args.device}, {args.jobs} workers x {threads} torch threads, "

@@ -31,6 +31,7 @@ from _common import (  # noqa: E402
     load_split,
     machine_line,
     matmul_gflops,
+    matmul_size,
     torch_device,
 )
 
@@ -38,6 +39,7 @@ import skhash  # noqa: E402
 from skhash import NASHHasher, SupervisedNASHHasher  # noqa: E402
 from skhash.baselines import ITQHasher  # noqa: E402
 from skhash.metrics import cosine_precision_at_k, precision_at_k  # noqa: E402
+from skhash.utils._hardware import native_bfloat16  # noqa: E402
 
 
 def seconds_per_epoch(X, n_bits, seed, **params):
@@ -56,19 +58,21 @@ def seconds_per_epoch(X, n_bits, seed, **params):
     return (times[4] - times[1]) / 3, hasher
 
 
-def speed(folder, n_bits, seed, device="cpu", torch_compile=False):
+def speed(folder, n_bits, seed, device="cpu", torch_compile=False, bfloat16=True):
     """Corpus shape, non-zeros a row, s/epoch in float32 and bfloat16 (each a list:
     uncompiled, then, where ``torch_compile``, with ``skhash.config_context(
-    torch_compile=True)``) and encoding throughput."""
+    torch_compile=True)``; no bfloat16 timings unless ``bfloat16``) and encoding
+    throughput."""
     X, _ = load_split(folder, "train")
     per_epoch, per_epoch_bf16 = [], []
     for compiled in (False, True) if torch_compile else (False,):
         with skhash.config_context(torch_compile=compiled):
             t, hasher = seconds_per_epoch(X, n_bits, seed, device=device)
             per_epoch.append(t)
-            t, _ = seconds_per_epoch(X, n_bits, seed, compute_dtype="bfloat16",
-                                     device=device)
-            per_epoch_bf16.append(t)
+            if bfloat16:
+                t, _ = seconds_per_epoch(X, n_bits, seed, compute_dtype="bfloat16",
+                                         device=device)
+                per_epoch_bf16.append(t)
     hasher.transform(X)
     start = time.perf_counter()
     for _ in range(3):
@@ -131,19 +135,30 @@ def main(argv=None):
 
     print(f"# {time.strftime('%Y-%m-%d %H:%M')} | {machine_line()}")
     if not args.quality_only:
+        # Where bfloat16 is emulated (an AVX2-only CPU: 1.3 GFLOP/s against 114-177 in
+        # float32) its products are timed smaller (matmul_size) and its fits not at all:
+        # they would take minutes to say what the rate already says.
+        native = native_bfloat16(args.device) is not False
+        n_bf16 = matmul_size(torch.bfloat16, args.device)
         gflops = matmul_gflops(device=args.device)
         gflops_bf16 = matmul_gflops(dtype=torch.bfloat16, device=args.device)
         shape, nnz, per_epoch, per_epoch_bf16, docs_per_s = speed(
-            folders[0], 32, args.seed, args.device, args.torch_compile)
+            folders[0], 32, args.seed, args.device, args.torch_compile, bfloat16=native)
         print(f"\n## Speed on {folders[0].name}: {shape[0]} docs x {shape[1]} terms, "
               f"{nnz:.1f} non-zeros/row, 32 bits, defaults, trained on {args.device}")
         print(f"{args.device} fp32 matmul (torch, 2048^3): {gflops:.0f} GFLOP/s")
-        print(f"{args.device} bf16 matmul (torch, 2048^3): {gflops_bf16:.0f} GFLOP/s")
+        print(f"{args.device} bf16 matmul (torch, {n_bf16}^3): {gflops_bf16:.1f} GFLOP/s"
+              + ("" if native else " (no native bfloat16 on this CPU: emulated)"))
         print(f"training: {per_epoch[0]:.3f} s/epoch   (target <= 1 s; peers 11-58 s)")
-        print(f"training, compute_dtype='bfloat16': {per_epoch_bf16[0]:.3f} s/epoch")
+        if native:
+            print(f"training, compute_dtype='bfloat16': {per_epoch_bf16[0]:.3f} s/epoch")
+        else:
+            print("training, compute_dtype='bfloat16': not timed (emulated on this CPU; "
+                  "the estimators warn and it trains several times slower)")
         if args.torch_compile:
-            print(f"training, torch_compile=True: {per_epoch[1]:.3f} s/epoch, with "
-                  f"compute_dtype='bfloat16' {per_epoch_bf16[1]:.3f} s/epoch")
+            print(f"training, torch_compile=True: {per_epoch[1]:.3f} s/epoch"
+                  + (f", with compute_dtype='bfloat16' {per_epoch_bf16[1]:.3f} s/epoch"
+                     if native else ""))
         print(f"encoding: {docs_per_s:,.0f} docs/s   (target >= 50,000)")
     if not args.speed_only:
         for folder in folders:

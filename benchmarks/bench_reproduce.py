@@ -21,7 +21,8 @@ All with their defaults (NASHHasher's include its LSA-smoothed reconstruction ta
 ``--paper-targets`` trains the NASH rows with the paper's, ``lsa_components=0``, and the
 CSV keeps each fit's ``lsa_components``); ``--epochs`` sets the neural ones' (and is then
 printed), ``--compute-dtype bfloat16`` runs the neural ones' matrix products in bfloat16
-(their ``compute_dtype`` parameter; printed, and kept in the CSV), and ``--device cuda`` trains
+(their ``compute_dtype`` parameter; printed, and kept in the CSV; ``auto``: bfloat16 only
+where the device has it natively, else float32), and ``--device cuda`` trains
 the neural ones on the GPU (their ``device`` parameter; printed and kept in the CSV; the
 classical baselines and the evaluation stay on the CPU). ``--short-training`` trains the
 NASH rows with ``batch_size=500, max_iter=30`` instead of their defaults (200, 50): the
@@ -40,6 +41,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -50,9 +52,13 @@ from joblib import Parallel, delayed
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
+    COMPUTE_DTYPES,
+    EMULATED_BFLOAT16_WARNING,
     MALLOC_ENV,
+    compute_dtype_option,
     load_corpus,
     matmul_gflops,
+    matmul_size,
     prepare_parallel_run,
     torch_device,
 )
@@ -122,6 +128,7 @@ def run_one(folder, method, n_bits, seed, epochs, threads, compute_dtype="float3
     its epochs)."""
     torch.set_num_threads(threads)
     skhash.set_config(torch_compile=torch_compile)
+    warnings.filterwarnings("ignore", message=EMULATED_BFLOAT16_WARNING, category=UserWarning)
     X_train, y_train, X_test, y_test = load_corpus(str(folder), queries)
     factory, neural, supervised = METHODS[method]
     params = {}
@@ -349,9 +356,11 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=None,
                         help="train every neural method for this many epochs (default: each "
                              "one's own max_iter, 50 for NASH, 10 for VDSH)")
-    parser.add_argument("--compute-dtype", choices=["float32", "bfloat16"], default="float32",
+    parser.add_argument("--compute-dtype", choices=COMPUTE_DTYPES, default="float32",
                         help="the neural methods' compute_dtype (default: float32, their "
-                             "default); bfloat16 runs their matrix products in bfloat16")
+                             "default); bfloat16 runs their matrix products in bfloat16; "
+                             "auto: bfloat16 where the device has it natively, else "
+                             "float32")
     parser.add_argument("--device", default="cpu", type=torch_device,
                         help="torch device of the neural fits (default cpu; e.g. cuda); "
                              "the classical baselines always run on the CPU")
@@ -391,6 +400,9 @@ def main(argv=None):
     started = time.perf_counter()
     folders, out, threads = prepare_parallel_run(args.data, args.out, args.jobs)
     print("# worker processes: " + ", ".join(f"{k}={os.environ[k]}" for k in MALLOC_ENV))
+    args.compute_dtype, note = compute_dtype_option(args.compute_dtype, args.device)
+    if note:
+        print(f"# {note}")
     default_epochs = (f"NASH {SHORT_TRAINING['max_iter']} (--short-training), VDSH 10"
                       if args.short_training
                       else "estimator defaults (max_iter=50, VDSH 10)")
@@ -459,7 +471,8 @@ def main(argv=None):
           "matmul rates measured now they alone take:")
     for dtype in (torch.float32, torch.bfloat16):
         rate = matmul_gflops(dtype=dtype, device=args.device)
-        print(f"  {str(dtype).split('.')[1]}: {rate:.0f} GFLOP/s, {flops / rate / 1e9:.0f} s")
+        print(f"  {str(dtype).split('.')[1]}: {rate:.1f} GFLOP/s "
+              f"({matmul_size(dtype, args.device)}^3), {flops / rate / 1e9:.0f} s")
     print(f"\nCSV: {csv}")
     print(f"wall time: {time.perf_counter() - started:.0f} s")
 

@@ -508,9 +508,18 @@ def test_bench_nash_times_the_compiled_loss_on_request(data_folder, capsys, monk
     from skhash import _config
 
     monkeypatch.setattr(_config, "_settings", {})
-    _benchmark("bench_nash").main(["--data", str(data_folder), "--speed-only",
-                                   "--torch-compile"])
+    bench_nash = _benchmark("bench_nash")
+    from skhash.nash import _base
+
+    for module in (bench_nash, _benchmark("_common"), _base):
+        monkeypatch.setattr(module, "native_bfloat16", lambda device: True)
+    # the rates' size is the script's; timed small here, where bfloat16 may be emulated
+    rate = bench_nash.matmul_gflops
+    monkeypatch.setattr(bench_nash, "matmul_gflops",
+                        lambda n=2048, **kw: rate(min(n, 128), repeats=1, **kw))
+    bench_nash.main(["--data", str(data_folder), "--speed-only", "--torch-compile"])
     out = capsys.readouterr().out
+    assert "bf16 matmul (torch, 2048^3)" in out
     (line,) = [ln for ln in out.splitlines() if "torch_compile=True" in ln]
     # two per-epoch figures; on the test's tiny corpus they are differences of fits that
     # take milliseconds, and under load one came out negative, so only their form is
@@ -518,6 +527,60 @@ def test_bench_nash_times_the_compiled_loss_on_request(data_folder, capsys, monk
     times = [float(w) for w in line.replace(",", " ").split() if w.lstrip("-")[:1].isdigit()]
     assert len(times) == 2 and np.isfinite(times).all()
     assert _config.get_config()["torch_compile"] is False  # the timing's context ended
+
+
+def test_bench_nash_does_not_time_emulated_bfloat16_fits(data_folder, capsys, monkeypatch):
+    bench_nash = _benchmark("bench_nash")
+    for module in (bench_nash, _benchmark("_common")):
+        monkeypatch.setattr(module, "native_bfloat16", lambda device: False)
+    timed = []
+    original = bench_nash.seconds_per_epoch
+
+    def spy(X, n_bits, seed, **params):
+        timed.append(params.get("compute_dtype", "float32"))
+        return original(X, n_bits, seed, **params)
+
+    monkeypatch.setattr(bench_nash, "seconds_per_epoch", spy)
+    bench_nash.main(["--data", str(data_folder), "--speed-only", "--torch-compile"])
+    out = capsys.readouterr().out
+    assert timed == ["float32", "float32"]  # uncompiled and compiled, no bfloat16
+    assert "bf16 matmul (torch, 512^3)" in out and "emulated" in out
+    assert "compute_dtype='bfloat16': not timed (emulated on this CPU" in out
+    (line,) = [ln for ln in out.splitlines() if "torch_compile=True" in ln]
+    assert "bfloat16" not in line
+
+
+@pytest.mark.parametrize(("value", "native", "chosen", "note"), [
+    ("auto", True, "bfloat16", "--compute-dtype auto: bfloat16 (cpu has native bfloat16)"),
+    ("auto", False, "float32", "--compute-dtype auto: float32 (cpu lacks native bfloat16)"),
+    ("auto", None, "float32", "--compute-dtype auto: float32 (cpu may lack native bfloat16)"),
+    ("bfloat16", False, "bfloat16", "warning: cpu lacks native bfloat16, so torch emulates"),
+    ("bfloat16", True, "bfloat16", ""),
+    ("float32", False, "float32", ""),
+])
+def test_compute_dtype_option_resolves_auto_and_notes_emulation(monkeypatch, value, native,
+                                                                 chosen, note):
+    common = _benchmark("_common")
+    monkeypatch.setattr(common, "native_bfloat16", lambda device: native)
+    got, printed = common.compute_dtype_option(value, "cpu")
+    assert got == chosen
+    assert printed.startswith(note) if note else printed == ""
+
+
+def test_bench_reproduce_prints_what_auto_chose(data_folder, tmp_path, capsys, monkeypatch):
+    bench_reproduce = _bench_reproduce()
+    for name in bench_reproduce.MALLOC_ENV:  # main sets them; restored after the test
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(_benchmark("_common"), "native_bfloat16", lambda device: False)
+    out = tmp_path / "out"
+    bench_reproduce.main(["--data", str(data_folder), "--methods", "NASH", "--bits", "8",
+                          "--seeds", "0", "--epochs", "1", "--jobs", "1",
+                          "--compute-dtype", "auto", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert "# --compute-dtype auto: float32 (cpu lacks native bfloat16)" in printed
+    assert "neural compute_dtype float32 on cpu" in printed
+    (csv,) = out.glob("reproduce-*.csv")
+    assert (pd.read_csv(csv).compute_dtype == "float32").all()
 
 
 def test_bench_nash_names_an_unavailable_device(data_folder, monkeypatch, capsys):

@@ -1,5 +1,7 @@
 """compute_dtype: training's matrix products in bfloat16, everything else as in float32."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -7,10 +9,17 @@ import torch
 from skhash import NASHHasher, SupervisedNASHHasher
 from skhash.baselines import VDSHHasher
 from skhash.nash import _network
+from skhash.nash import _base
 from skhash.nash._base import resolve_compute_dtype
+from skhash.utils import _hardware
 
 from ._fast_estimators import FAST_NASH
 from .test_nash_hasher import topic_counts
+
+#: These tests train in bfloat16 on whatever CPU runs them; where it is emulated the
+#: estimators warn (tested below, where the warning is the point).
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:compute_dtype='bfloat16' was requested but this CPU:UserWarning")
 
 
 def test_bfloat16_training_tracks_float32():
@@ -84,6 +93,60 @@ def test_bfloat16_on_a_gpu_without_it_is_named(monkeypatch):
         resolve_compute_dtype("bfloat16", torch.device("cuda"))
     assert resolve_compute_dtype("bfloat16", torch.device("cpu")) is torch.bfloat16
     assert resolve_compute_dtype("float32", torch.device("cuda")) is torch.float32
+
+
+@pytest.mark.parametrize("estimator", [
+    NASHHasher(**FAST_NASH, random_state=0),
+    SupervisedNASHHasher(**FAST_NASH, random_state=0),
+    VDSHHasher(n_bits=8, hidden_layer_sizes=(16,), max_iter=2, batch_size=32, random_state=0),
+])
+@pytest.mark.parametrize("native", [True, False, None])
+def test_bfloat16_on_a_cpu_without_it_warns_and_still_trains(monkeypatch, estimator, native):
+    monkeypatch.setattr(_base, "native_bfloat16", lambda device: native)
+    X, topics = topic_counts(n_docs=40)
+    estimator.set_params(compute_dtype="bfloat16")
+    if native is False:
+        with pytest.warns(UserWarning, match="no native bfloat16.*compute_dtype='float32'"):
+            estimator.fit(X, topics)
+    else:  # native, or not known to torch (an ARM CPU, say): nothing to say
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)
+            estimator.fit(X, topics)
+    assert estimator.transform(X).shape == (40, 8)
+    # float32 never warns, whatever the CPU
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        estimator.set_params(compute_dtype="float32").fit(X, topics)
+
+
+@pytest.mark.parametrize(("features", "expected"), [
+    ({"architecture": "x86_64", "avx2": True, "avx512_bf16": False, "amx_bf16": False},
+     False),
+    ({"architecture": "x86_64", "avx2": True, "avx512_bf16": True, "amx_bf16": False}, True),
+    ({"architecture": "x86_64", "avx512_bf16": False, "amx_bf16": True}, True),
+    ({"architecture": "aarch64"}, None),
+    ({}, None),
+])
+def test_native_bfloat16_reads_the_cpu_features(monkeypatch, features, expected):
+    monkeypatch.setattr(_hardware, "cpu_features", lambda: features)
+    assert _hardware.native_bfloat16(torch.device("cpu")) is expected
+    assert _hardware.native_bfloat16("cpu") is expected
+
+
+def test_native_bfloat16_on_cuda_asks_torch(monkeypatch):
+    for supported in (True, False):
+        monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, s=supported, **k: s)
+        assert _hardware.native_bfloat16(torch.device("cuda")) is supported
+
+
+def test_cpu_features_are_torch_s_detection():
+    features = _hardware.cpu_features()
+    assert isinstance(features, dict)
+    if features:  # torch's cpuinfo: the architecture's name and boolean feature flags
+        assert isinstance(features["architecture"], str)
+        assert all(isinstance(features.get(k, False), bool)
+                   for k in _hardware._CPU_BFLOAT16_FEATURES)
+        assert _hardware.native_bfloat16("cpu") in (True, False, None)
 
 
 def test_unknown_compute_dtype_is_rejected():

@@ -1,6 +1,7 @@
 """Estimator machinery shared by the NASH hashers: validation, seeding, training loop."""
 
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -13,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted, check_non_negative, valida
 
 from .._hasher import HasherMixin
 from ..utils import codes_to_addresses
+from ..utils._hardware import native_bfloat16
 from ..utils._validation import check_has_words
 from ._batches import BatchPlan
 from ._lsa_targets import lsa_smoothed_targets
@@ -26,13 +28,27 @@ _INFERENCE_BATCH = 4096
 
 
 def resolve_compute_dtype(compute_dtype, device):
-    """The torch dtype of the training's matrix products on ``device``, or a ValueError."""
+    """The torch dtype of the training's matrix products on ``device``, or a ValueError.
+
+    bfloat16 on a CPU that lacks it natively trains, with a :class:`UserWarning`: torch
+    emulates the products there, and on an AVX2-only AMD EPYC (2026-12-06) an epoch over
+    20 Newsgroups at 32 bits took 6.98 s against 1.19 s in float32.
+    """
     if compute_dtype == "float32":
         return torch.float32
     if device.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise ValueError(
             f"compute_dtype='bfloat16' was requested but {device} does not support bfloat16 "
             "(torch.cuda.is_bf16_supported() is False); use compute_dtype='float32'."
+        )
+    if device.type == "cpu" and native_bfloat16(device) is False:
+        warnings.warn(
+            "compute_dtype='bfloat16' was requested but this CPU has no native bfloat16 "
+            "arithmetic (neither AVX-512 BF16 nor AMX-BF16): torch emulates the products, "
+            "and training runs several times slower than with compute_dtype='float32' "
+            "(measured: 6.98 against 1.19 s an epoch on 20 Newsgroups, 32 bits).",
+            UserWarning,
+            stacklevel=3,
         )
     return torch.bfloat16
 

@@ -118,10 +118,11 @@ class NASHHasher(BaseNASH):
         :class:`torch.autocast` in bfloat16, while the weights, the optimizer state, the
         softmax's log-sum-exp, the code probabilities and the loss stay float32, and
         ``transform`` always computes in float32. On a CPU with native bfloat16 (this
-        project's AMD EPYC: about 830 against 190 GFLOP/s for 2048 x 2048 products) an
-        epoch over 20 Newsgroups at 32 bits took 0.59 instead of 0.71 s on two threads
-        and 0.92 instead of 1.41 s on one; where the hardware lacks it, bfloat16 is
-        emulated and slower. Precision@100 moved by -0.0040 to +0.0057 against float32
+        project's AVX-512 AMD EPYC: about 830 against 190 GFLOP/s for 2048 x 2048
+        products) an epoch over 20 Newsgroups at 32 bits took 0.59 instead of 0.71 s on
+        two threads and 0.92 instead of 1.41 s on one. Where the CPU lacks it (no AVX-512
+        BF16 or AMX-BF16) torch emulates it: an epoch took 6.98 instead of 1.19 s on an
+        AVX2-only EPYC, and ``fit`` warns (``UserWarning``). Precision@100 moved by -0.0040 to +0.0057 against float32
         (means over 3 seeds, 30 comparisons), within seed-to-seed spread: see the
         benchmarks README.
     verbose : int, default=0
