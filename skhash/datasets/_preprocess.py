@@ -8,7 +8,7 @@ from sklearn.utils import Bunch, check_random_state
 
 def build_hashing_corpus(train_texts, y_train, test_texts, y_test, *, max_features=10000,
                          min_df=3, max_df=0.8, min_length=6, max_length=500,
-                         random_state=0, return_raw=False):
+                         random_state=0, return_raw=False, vocabulary=None):
     """Turn raw train/test texts into the semantic-hashing corpus format.
 
     The recipe of the VDSH line of work, as the ``ng20`` corpus README describes it:
@@ -39,6 +39,15 @@ def build_hashing_corpus(train_texts, y_train, test_texts, y_test, *, max_featur
         it is an int, as the shared corpora were made.
     return_raw : bool, default=False
         Also return the kept texts as ``raw_{split}``.
+    vocabulary : sequence of str or None, default=None
+        A fixed vocabulary, column ``i`` being term ``i`` (a shared corpus' ``vocab.txt``,
+        say), instead of the ``max_features`` most frequent terms; ``max_features``,
+        ``min_df`` and ``max_df`` are then unused. The way to rebuild a published
+        corpus exactly on any machine: scikit-learn picks among terms tied in frequency
+        at the ``max_features`` cut with NumPy's unstable sort, whose order depends on
+        the CPU's vector instructions. On the ``ng20`` recipe 446 training terms tie at
+        15 occurrences for the last 149 places; an AVX2-only CPU (2026-12-06) picked
+        other ones among them than the machine that built the shared ``vocab.txt``.
 
     Returns
     -------
@@ -69,8 +78,11 @@ def build_hashing_corpus(train_texts, y_train, test_texts, y_test, *, max_featur
     else:
         target_names, codes = np.unique(np.concatenate([y_train, y_test]), return_inverse=True)
         y_train, y_test = codes[: len(y_train)], codes[len(y_train):]
-    vectorizer = CountVectorizer(stop_words="english", max_features=max_features,
-                                 min_df=min_df, max_df=max_df)
+    if vocabulary is not None:
+        vectorizer = CountVectorizer(stop_words="english", vocabulary=list(vocabulary))
+    else:
+        vectorizer = CountVectorizer(stop_words="english", max_features=max_features,
+                                     min_df=min_df, max_df=max_df)
     C_train = vectorizer.fit_transform(train_texts).astype(np.float32)
     C_test = vectorizer.transform(test_texts).astype(np.float32)
 
