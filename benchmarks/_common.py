@@ -37,10 +37,6 @@ def torch_device(name):
     return name
 
 
-#: The start of the estimators' warning about bfloat16 on a CPU without it: the scripts'
-#: headers say it once, so their workers ignore it (``warnings.filterwarnings``).
-EMULATED_BFLOAT16_WARNING = "compute_dtype='bfloat16' was requested but this CPU"
-
 #: The choices of the scripts' ``--compute-dtype`` options.
 COMPUTE_DTYPES = ("float32", "bfloat16", "auto")
 

@@ -85,7 +85,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
     COMPUTE_DTYPES,
-    EMULATED_BFLOAT16_WARNING,
     compute_dtype_option,
     load_corpus,
     prepare_parallel_run,
@@ -96,6 +95,7 @@ import skhash  # noqa: E402
 from skhash import NASHHasher  # noqa: E402
 from skhash.baselines import ITQHasher  # noqa: E402
 from skhash.metrics import cosine_precision_at_k, precision_at_k  # noqa: E402
+from skhash.nash._base import EMULATED_BFLOAT16_WARNING  # noqa: E402
 from skhash.nash._batches import target_matrix  # noqa: E402
 from skhash.nash._neighbor_targets import neighbor_smoothed_targets  # noqa: E402
 from skhash.nash._weight_averaging import WeightAverage  # noqa: E402

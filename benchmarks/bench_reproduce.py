@@ -53,7 +53,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
     COMPUTE_DTYPES,
-    EMULATED_BFLOAT16_WARNING,
     MALLOC_ENV,
     compute_dtype_option,
     load_corpus,
@@ -67,6 +66,7 @@ import skhash  # noqa: E402
 from skhash import NASHHasher, SupervisedNASHHasher  # noqa: E402
 from skhash.baselines import ITQHasher, LSHHasher, SpectralHasher, VDSHHasher  # noqa: E402
 from skhash.metrics import cosine_precision_at_k, precision_at_k  # noqa: E402
+from skhash.nash._base import EMULATED_BFLOAT16_WARNING  # noqa: E402
 
 BITS = (8, 16, 32, 64, 128)
 

@@ -25,7 +25,8 @@ def native_bfloat16(device):
     A CUDA device: :func:`torch.cuda.is_bf16_supported`. The CPU: whether it has AVX-512
     BF16 or AMX-BF16; without them torch emulates bfloat16 products, far slower than
     float32 ones (on an AVX2-only AMD EPYC, 2026-12-06: 512 x 512 products at 1.3 GFLOP/s,
-    2048 x 2048 float32 ones at 114-177). Other CPUs (ARM, say) are not known to torch's detection: None.
+    2048 x 2048 float32 ones at 114-177). Other CPUs (ARM, say) are not known to torch's
+    detection: None.
 
     Examples
     --------
