@@ -18,8 +18,7 @@ from .test_nash_hasher import topic_counts
 
 #: These tests train in bfloat16 on whatever CPU runs them; where it is emulated the
 #: estimators warn (tested below, where the warning is the point).
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:compute_dtype='bfloat16' was requested but this CPU:UserWarning")
+pytestmark = pytest.mark.filterwarnings(f"ignore:{_base.EMULATED_BFLOAT16_WARNING}:UserWarning")
 
 
 def test_bfloat16_training_tracks_float32():

@@ -97,8 +97,8 @@ def test_build_corpus_on_a_fixed_vocabulary():
                                  min_df=1000, vocabulary=vocab)
     assert list(fixed.feature_names) == vocab
     columns = [list(free.feature_names).index(t) for t in vocab]
-    rows = np.searchsorted(free.kept_train, np.intersect1d(free.kept_train, fixed.kept_train))
-    own = np.searchsorted(fixed.kept_train, np.intersect1d(free.kept_train, fixed.kept_train))
+    both = np.intersect1d(free.kept_train, fixed.kept_train)
+    rows, own = np.searchsorted(free.kept_train, both), np.searchsorted(fixed.kept_train, both)
     assert len(rows) > 100
     np.testing.assert_array_equal(free.X_train_counts[rows][:, columns].toarray(),
                                   fixed.X_train_counts[own].toarray())
@@ -202,9 +202,9 @@ def test_recipe_rebuilds_the_shared_ng20_exactly(shared_data):
     # 10,000th place it keeps depends on NumPy's unstable sort, so on the CPU; every term
     # above the tie and the number kept from it are fixed.
     chosen = build_hashing_corpus(*texts["train"], *texts["test"])
-    counts = CountVectorizer(stop_words="english", min_df=3, max_df=0.8).fit(texts["train"][0])
-    frequency = dict(zip(counts.get_feature_names_out(),
-                         np.asarray(counts.transform(texts["train"][0]).sum(axis=0)).ravel()))
+    counter = CountVectorizer(stop_words="english", min_df=3, max_df=0.8)
+    totals = np.asarray(counter.fit_transform(texts["train"][0]).sum(axis=0)).ravel()
+    frequency = dict(zip(counter.get_feature_names_out(), totals))
     ours, theirs = set(chosen.feature_names), set(ref.feature_names)
     assert len(ours) == len(theirs) == 10000
     cut = min(frequency[t] for t in theirs)
