@@ -41,12 +41,13 @@ def resolve_compute_dtype(compute_dtype, device):
     """
     if compute_dtype == "float32":
         return torch.float32
-    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+    native = native_bfloat16(device)
+    if device.type == "cuda" and not native:
         raise ValueError(
             f"compute_dtype='bfloat16' was requested but {device} does not support bfloat16 "
             "(torch.cuda.is_bf16_supported() is False); use compute_dtype='float32'."
         )
-    if device.type == "cpu" and native_bfloat16(device) is False:
+    if device.type == "cpu" and native is False:
         warnings.warn(
             f"{EMULATED_BFLOAT16_WARNING} has no native bfloat16 arithmetic (neither "
             "AVX-512 BF16 nor AMX-BF16): torch emulates the products, and training runs "
