@@ -449,7 +449,8 @@ def main(argv=None):
     parser.add_argument("--compute-dtype", choices=COMPUTE_DTYPES, default="float32",
                         help="every NASH fit's compute_dtype (default float32, the "
                              "estimator's; auto: bfloat16 where the device has it "
-                             "natively, else float32)")
+                             "natively and, on a CPU, its bfloat16 products measure "
+                             "faster, else float32)")
     parser.add_argument("--hidden-layer-sizes", nargs="+", type=int, default=None,
                         help="every NASH fit's encoder widths (default: the estimator's, "
                              "500 500)")

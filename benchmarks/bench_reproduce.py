@@ -22,7 +22,8 @@ All with their defaults (NASHHasher's include its LSA-smoothed reconstruction ta
 CSV keeps each fit's ``lsa_components``); ``--epochs`` sets the neural ones' (and is then
 printed), ``--compute-dtype bfloat16`` runs the neural ones' matrix products in bfloat16
 (their ``compute_dtype`` parameter; printed, and kept in the CSV; ``auto``: bfloat16 only
-where the device has it natively, else float32), and ``--device cuda`` trains
+where the device has it natively and, on a CPU, multiplies faster in it than in float32,
+as measured at the start; else float32), and ``--device cuda`` trains
 the neural ones on the GPU (their ``device`` parameter; printed and kept in the CSV; the
 classical baselines and the evaluation stay on the CPU). ``--short-training`` trains the
 NASH rows with ``batch_size=500, max_iter=30`` instead of their defaults (200, 50): the
@@ -359,8 +360,8 @@ def main(argv=None):
     parser.add_argument("--compute-dtype", choices=COMPUTE_DTYPES, default="float32",
                         help="the neural methods' compute_dtype (default: float32, their "
                              "default); bfloat16 runs their matrix products in bfloat16; "
-                             "auto: bfloat16 where the device has it natively, else "
-                             "float32")
+                             "auto: bfloat16 where the device has it natively and, on a "
+                             "CPU, its bfloat16 products measure faster, else float32")
     parser.add_argument("--device", default="cpu", type=torch_device,
                         help="torch device of the neural fits (default cpu; e.g. cuda); "
                              "the classical baselines always run on the CPU")

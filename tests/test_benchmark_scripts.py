@@ -551,7 +551,8 @@ def test_bench_nash_does_not_time_emulated_bfloat16_fits(data_folder, capsys, mo
 
 
 @pytest.mark.parametrize(("value", "native", "chosen", "note"), [
-    ("auto", True, "bfloat16", "--compute-dtype auto: bfloat16 (cpu has native bfloat16)"),
+    ("auto", True, "bfloat16", "--compute-dtype auto: bfloat16 (cpu has native bfloat16; "
+                               "products measured at 400 GFLOP/s in bfloat16, 180 in float32)"),
     ("auto", False, "float32", "--compute-dtype auto: float32 (cpu lacks native bfloat16)"),
     ("auto", None, "float32", "--compute-dtype auto: float32 (cpu may lack native bfloat16)"),
     ("bfloat16", False, "bfloat16", "warning: cpu lacks native bfloat16, so torch emulates"),
@@ -562,9 +563,41 @@ def test_compute_dtype_option_resolves_auto_and_notes_emulation(monkeypatch, val
                                                                  chosen, note):
     common = _benchmark("_common")
     monkeypatch.setattr(common, "native_bfloat16", lambda device: native)
+    measured = []
+
+    def rates(dtype):
+        measured.append(dtype)
+        return {torch.float32: 180.0, torch.bfloat16: 400.0}[dtype]
+
+    monkeypatch.setattr(common, "matmul_gflops", lambda dtype, device: rates(dtype))
     got, printed = common.compute_dtype_option(value, "cpu")
     assert got == chosen
     assert printed.startswith(note) if note else printed == ""
+    # the products are timed only where auto has a native bfloat16 to weigh
+    assert measured == ([torch.float32, torch.bfloat16] if value == "auto" and native else [])
+
+
+def test_compute_dtype_auto_keeps_float32_where_native_bfloat16_measures_slower(monkeypatch):
+    # an Intel Xeon with AVX-512 BF16 and no AMX, 2026-12-07: 201 against 354 GFLOP/s
+    common = _benchmark("_common")
+    monkeypatch.setattr(common, "native_bfloat16", lambda device: True)
+    got, printed = common.compute_dtype_option(
+        "auto", "cpu", rates=lambda dtype: 354.0 if dtype == torch.float32 else 201.0)
+    assert got == "float32"
+    assert printed == ("--compute-dtype auto: float32 (cpu has native bfloat16; products "
+                       "measured at 201 GFLOP/s in bfloat16, 354 in float32)")
+
+
+def test_compute_dtype_auto_takes_bfloat16_on_a_cuda_device_without_timing(monkeypatch):
+    common = _benchmark("_common")
+    monkeypatch.setattr(common, "native_bfloat16", lambda device: True)
+
+    def untimed(dtype):
+        raise AssertionError("a CUDA device's bfloat16 is not timed")
+
+    got, printed = common.compute_dtype_option("auto", "cuda", rates=untimed)
+    assert (got, printed) == ("bfloat16", "--compute-dtype auto: bfloat16 (cuda has native "
+                                          "bfloat16)")
 
 
 def test_bench_reproduce_prints_what_auto_chose(data_folder, tmp_path, capsys, monkeypatch):

@@ -122,9 +122,11 @@ class NASHHasher(BaseNASH):
         products) an epoch over 20 Newsgroups at 32 bits took 0.59 instead of 0.71 s on
         two threads and 0.92 instead of 1.41 s on one. Where the CPU lacks it (no AVX-512
         BF16 or AMX-BF16) torch emulates it: an epoch took 6.98 instead of 1.19 s on an
-        AVX2-only EPYC, and ``fit`` warns (``UserWarning``). Precision@100 moved by
-        -0.0040 to +0.0057 against float32 (means over 3 seeds, 30 comparisons), within
-        seed-to-seed spread: see the benchmarks README.
+        AVX2-only EPYC, and ``fit`` warns (``UserWarning``). Native is not always faster:
+        on an Intel Xeon with AVX-512 BF16 but no AMX an epoch took 0.675 against 0.560
+        s in float32 (two threads). Precision@100 moved by -0.0040 to +0.0057 against
+        float32 (means over 3 seeds, 30 comparisons), within seed-to-seed spread: see the
+        benchmarks README.
     verbose : int, default=0
         If positive, print one line per epoch: epoch, loss, seconds.
     warm_start : bool, default=False
