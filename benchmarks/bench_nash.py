@@ -81,6 +81,19 @@ def speed(folder, n_bits, seed, device="cpu", torch_compile=False, bfloat16=True
     return X.shape, X.nnz / X.shape[0], per_epoch, per_epoch_bf16, docs_per_s
 
 
+def whole_fit(X, n_bits, seed, device="cpu"):
+    """Seconds and epochs of one fit at the defaults, set-up included.
+
+    :func:`seconds_per_epoch` times epochs 2-4; this times all of them. The two differ
+    where training slows as it goes: on an Intel Xeon (2026-12-07) the optimizers'
+    decaying first moments turned subnormal after about 17 epochs and, before skhash
+    flushed them, later epochs took up to 2.2 s against 0.6 s for the early ones.
+    """
+    start = time.perf_counter()
+    hasher = NASHHasher(n_bits=n_bits, random_state=seed, device=device).fit(X)
+    return time.perf_counter() - start, hasher.n_iter_
+
+
 def quality(folder, bits, seed, k=100, supervised=False, device="cpu"):
     X_train, y_train = load_split(folder, "train")
     X_test, y_test = load_split(folder, "test")
@@ -150,6 +163,10 @@ def main(argv=None):
         print(f"{args.device} bf16 matmul (torch, {n_bf16}^3): {gflops_bf16:.1f} GFLOP/s"
               + ("" if native else " (no native bfloat16 on this CPU: emulated)"))
         print(f"training: {per_epoch[0]:.3f} s/epoch   (target <= 1 s; peers 11-58 s)")
+        seconds, epochs = whole_fit(load_split(folders[0], "train")[0], 32, args.seed,
+                                    args.device)
+        print(f"training, a whole fit at the defaults: {seconds:.1f} s for {epochs} epochs, "
+              f"{seconds / epochs:.3f} s/epoch with its set-up and late epochs")
         if native:
             print(f"training, compute_dtype='bfloat16': {per_epoch_bf16[0]:.3f} s/epoch")
         else:

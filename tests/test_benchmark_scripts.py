@@ -498,6 +498,11 @@ def test_bench_nash_prints_speed_and_quality_beside_the_baselines(data_folder, c
     assert "trained on cpu" in out
     assert "cpu fp32 matmul (torch, 2048^3)" in out and "s/epoch" in out
     assert "docs/s" in out
+    (line,) = [ln for ln in out.splitlines() if "a whole fit at the defaults" in ln]
+    seconds, epochs, per_epoch = (float(w) for w in line.replace(":", " ").split()
+                                  if w.replace(".", "").isdigit())
+    assert 1 <= epochs <= 50 and epochs == int(epochs)  # max_iter=50; tol may stop earlier
+    assert seconds > 0 and per_epoch == pytest.approx(seconds / epochs, abs=2e-3)
     (line,) = [ln for ln in out.splitlines() if ln.strip().startswith("topics   8 bits")]
     nash, itq = (float(line.split(name)[1].split()[0]) for name in ("NASH", "ITQ"))
     # four topics of about equal size: a random code would retrieve about 0.25

@@ -21,6 +21,7 @@ from ._lsa_targets import lsa_smoothed_targets
 from ._neighbor_targets import neighbor_smoothed_targets
 from ._network import NASHNetwork
 from ._row_sparse_adamw import BagGradient, RowSparseAdamW
+from ._subnormals import flush_subnormal_moments
 from ._weight_averaging import WeightAverage
 
 #: Rows encoded at once by transform/predict/score; any value gives the same codes.
@@ -77,7 +78,9 @@ def resolve_device(device):
 
 class _TrainingOptimizer:
     """The training's optimizer: torch's fused (Adam|AdamW), and on the CPU
-    :class:`RowSparseAdamW` for the encoder's first-layer weight.
+    :class:`RowSparseAdamW` for the encoder's first-layer weight. On the CPU, first
+    moments that would be subnormal are set to zero after each step (both optimizers;
+    see :mod:`skhash.nash._subnormals`).
 
     ``estimator._row_sparse_first_layer = False`` keeps that weight in torch's optimizer
     too (its dense gradient through autograd), as on CUDA; the two agree to rounding.
@@ -96,6 +99,8 @@ class _TrainingOptimizer:
             )
             params = [p for p in params if p is not weight]
         self.others = estimator._make_optimizer(params)
+        # subnormal numbers are slow on (Intel) CPUs, not on GPUs: see _subnormals
+        self.flush_subnormals = device.type == "cpu"
 
     @property
     def param_groups(self):
@@ -108,6 +113,8 @@ class _TrainingOptimizer:
 
     def step(self):
         self.others.step()
+        if self.flush_subnormals:
+            flush_subnormal_moments(self.others)
         if self.first_layer is not None:
             self.first_layer.step()
 
