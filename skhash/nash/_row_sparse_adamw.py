@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from numba import njit, prange
 
-from ._subnormals import flushed
+from ._subnormals import TINY
 
 #: Rows of the weight matrix updated by one task of the parallel loop.
 _ROW_BLOCK = 64
@@ -49,6 +49,17 @@ def term_major(indices, n_features):
         order[fill[t]] = j
         fill[t] += 1
     return ptr, order
+
+
+_TINY32 = np.float32(TINY)
+
+
+# Here rather than in _subnormals: numba's cache of the kernels below would not notice a
+# change to a function of another module that they inline.
+@njit(cache=True, nogil=True, inline="always")
+def flushed(m):
+    """``m``, or 0 where it is subnormal (:mod:`skhash.nash._subnormals` says why)."""
+    return m if abs(m) >= _TINY32 else np.float32(0.0)
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy", inline="always")

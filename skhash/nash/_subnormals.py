@@ -23,12 +23,6 @@ TINY = float(np.finfo(np.float32).tiny)
 _TINY32 = np.float32(TINY)
 
 
-@njit(cache=True, nogil=True, inline="always")
-def flushed(m):
-    """``m``, or 0 where it is subnormal (numba, inlined into the optimizer's loop)."""
-    return m if abs(m) >= _TINY32 else np.float32(0.0)
-
-
 @njit(cache=True, nogil=True)
 def _flush_in_place(a):
     """Zero the subnormal entries of a flat float32 array, in place."""
