@@ -42,12 +42,14 @@ def test_flush_zeroes_subnormal_first_moments_only(layout):
             m = torch.stack([m, torch.full((4,), 7.0)], dim=1)[:, 0]
             assert not m.is_contiguous()
         expected = np.array([1e-3, 0.0, 0.0, -2e-38], dtype=np.float32).tolist()
-    v = torch.full((4,), SUBNORMAL)  # the second moment is left alone
-    opt.state[w] = {"exp_avg": m, "exp_avg_sq": v, "step": torch.tensor(1.0)}
+    v = m.abs()  # the second moment likewise
+    step = torch.tensor(1e-40)  # not a moment: left alone
+    opt.state[w] = {"exp_avg": m, "exp_avg_sq": v, "step": step}
     flush_subnormal_moments(opt)
-    assert opt.state[w]["exp_avg"] is m  # in place
+    assert opt.state[w]["exp_avg"] is m and opt.state[w]["exp_avg_sq"] is v  # in place
     assert m.tolist() == expected
-    assert v.tolist() == torch.full((4,), SUBNORMAL).tolist()
+    assert v.tolist() == [abs(x) for x in expected]
+    assert step.item() > 0
 
 
 @pytest.mark.parametrize("kernel", [adamw_bag_update_serial, adamw_bag_update_parallel])
@@ -69,6 +71,21 @@ def test_row_sparse_kernel_stores_a_decayed_first_moment_as_zero(kernel):
     assert not _is_subnormal(m).any()
     np.testing.assert_array_equal(m[1:], 0.0)
     assert (m[0] > 0).all()
+
+
+def test_row_sparse_kernel_stores_a_decayed_second_moment_as_zero():
+    w = np.ones((2, 3), dtype=np.float32)
+    m = np.zeros_like(w)
+    v = np.array([[1e-4] * 3, [1.5e-38] * 3], dtype=np.float32)  # * 0.5: subnormal
+    empty = np.zeros(0, dtype=np.int64)
+    ptr, order = term_major(empty, 2)
+    f = np.float32
+    adamw_bag_update_serial(w, m, v, ptr, order, empty, np.zeros(0, np.float32),
+                            np.zeros((1, 3), np.float32), f(0.01), f(0.9), f(0.5), f(1e-8),
+                            f(0.0), f(0.5), f(0.5))
+    np.testing.assert_array_equal(v[0], np.float32(1e-4) * np.float32(0.5))
+    np.testing.assert_array_equal(v[1], 0.0)
+    np.testing.assert_array_equal(w, 1.0)  # zero moments: the weights stay
 
 
 def test_row_sparse_adamw_keeps_no_subnormal_moment_over_a_long_idle_stretch():

@@ -12,8 +12,8 @@ moments decay and their weights still move and decay, as in dense AdamW), so the
 gradient is never written or read.
 
 The update is torch's AdamW (Loshchilov & Hutter, ICLR 2019; ``amsgrad=False``,
-``maximize=False``) in float32; the two agree to rounding, not bit for bit. A first moment
-that would be subnormal is stored as zero (:mod:`skhash.nash._subnormals`: on Intel CPUs
+``maximize=False``) in float32; the two agree to rounding, not bit for bit. A moment that
+would be subnormal is stored as zero (:mod:`skhash.nash._subnormals`: on Intel CPUs
 subnormal arithmetic doubled the time of a fit).
 """
 
@@ -85,7 +85,7 @@ def _update_block(block, weight, exp_avg, exp_avg_sq, ptr, order, rows, inputs, 
             for c in range(d):
                 g = grad[c]
                 m = flushed(m_t[c] * beta1 + one_m_b1 * g)
-                v = v_t[c] * beta2 + one_m_b2 * g * g
+                v = flushed(v_t[c] * beta2 + one_m_b2 * g * g)
                 m_t[c] = m
                 v_t[c] = v
                 w_t[c] = w_t[c] * decay - step_size * m / (np.sqrt(v) / bias_correction2_sqrt
@@ -93,7 +93,7 @@ def _update_block(block, weight, exp_avg, exp_avg_sq, ptr, order, rows, inputs, 
         else:
             for c in range(d):
                 m = flushed(m_t[c] * beta1)
-                v = v_t[c] * beta2
+                v = flushed(v_t[c] * beta2)
                 m_t[c] = m
                 v_t[c] = v
                 w_t[c] = w_t[c] * decay - step_size * m / (np.sqrt(v) / bias_correction2_sqrt
