@@ -61,8 +61,8 @@ def seconds_per_epoch(X, n_bits, seed, **params):
 def speed(folder, n_bits, seed, device="cpu", torch_compile=False, bfloat16=True):
     """Corpus shape, non-zeros a row, s/epoch in float32 and bfloat16 (each a list:
     uncompiled, then, where ``torch_compile``, with ``skhash.config_context(
-    torch_compile=True)``; no bfloat16 timings unless ``bfloat16``) and encoding
-    throughput."""
+    torch_compile=True)``; no bfloat16 timings unless ``bfloat16``), encoding
+    throughput, and seconds and epochs of a whole default fit (:func:`whole_fit`)."""
     X, _ = load_split(folder, "train")
     per_epoch, per_epoch_bf16 = [], []
     for compiled in (False, True) if torch_compile else (False,):
@@ -78,7 +78,8 @@ def speed(folder, n_bits, seed, device="cpu", torch_compile=False, bfloat16=True
     for _ in range(3):
         hasher.transform(X)
     docs_per_s = 3 * X.shape[0] / (time.perf_counter() - start)
-    return X.shape, X.nnz / X.shape[0], per_epoch, per_epoch_bf16, docs_per_s
+    return (X.shape, X.nnz / X.shape[0], per_epoch, per_epoch_bf16, docs_per_s,
+            whole_fit(X, n_bits, seed, device))
 
 
 def whole_fit(X, n_bits, seed, device="cpu"):
@@ -155,7 +156,7 @@ def main(argv=None):
         n_bf16 = matmul_size(torch.bfloat16, args.device)
         gflops = matmul_gflops(device=args.device)
         gflops_bf16 = matmul_gflops(dtype=torch.bfloat16, device=args.device)
-        shape, nnz, per_epoch, per_epoch_bf16, docs_per_s = speed(
+        shape, nnz, per_epoch, per_epoch_bf16, docs_per_s, (seconds, epochs) = speed(
             folders[0], 32, args.seed, args.device, args.torch_compile, bfloat16=native)
         print(f"\n## Speed on {folders[0].name}: {shape[0]} docs x {shape[1]} terms, "
               f"{nnz:.1f} non-zeros/row, 32 bits, defaults, trained on {args.device}")
@@ -163,8 +164,6 @@ def main(argv=None):
         print(f"{args.device} bf16 matmul (torch, {n_bf16}^3): {gflops_bf16:.1f} GFLOP/s"
               + ("" if native else " (no native bfloat16 on this CPU: emulated)"))
         print(f"training: {per_epoch[0]:.3f} s/epoch   (target <= 1 s; peers 11-58 s)")
-        seconds, epochs = whole_fit(load_split(folders[0], "train")[0], 32, args.seed,
-                                    args.device)
         print(f"training, a whole fit at the defaults: {seconds:.1f} s for {epochs} epochs, "
               f"{seconds / epochs:.3f} s/epoch with its set-up and late epochs")
         if native:

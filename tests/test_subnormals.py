@@ -1,4 +1,4 @@
-"""First moments that would be subnormal are flushed to zero in CPU training."""
+"""Optimizer moments that would be subnormal are flushed to zero in CPU training."""
 
 import numpy as np
 import pytest
@@ -23,21 +23,20 @@ def _is_subnormal(a):
 
 
 def test_tiny_is_the_smallest_normal_float32():
-    assert np.float32(TINY) == np.finfo(np.float32).tiny
-    assert _is_subnormal(np.float32(TINY) / 2) and not _is_subnormal(np.float32(TINY))
+    assert TINY == np.finfo(np.float32).tiny and TINY.dtype == np.float32
+    assert _is_subnormal(TINY / 2) and not _is_subnormal(TINY)
 
 
 @pytest.mark.parametrize("layout", ["contiguous", "strided", "float64"])
-def test_flush_zeroes_subnormal_first_moments_only(layout):
+def test_flush_zeroes_subnormal_moments_only(layout):
     w = torch.nn.Parameter(torch.zeros(4))
     opt = torch.optim.Adam([w])
-    values = [1e-3, SUBNORMAL, -SUBNORMAL, -2e-38]
     if layout == "float64":
         # float64's own smallest normal is 2.2e-308: float32's subnormals are normal there
         m = torch.tensor([1e-3, 1e-39, 1e-310, -1e-320], dtype=torch.float64)
         expected = [1e-3, 1e-39, 0.0, 0.0]
     else:
-        m = torch.tensor(values, dtype=torch.float32)
+        m = torch.tensor([1e-3, SUBNORMAL, -SUBNORMAL, -2e-38], dtype=torch.float32)
         if layout == "strided":
             m = torch.stack([m, torch.full((4,), 7.0)], dim=1)[:, 0]
             assert not m.is_contiguous()

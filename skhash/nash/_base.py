@@ -78,9 +78,9 @@ def resolve_device(device):
 
 class _TrainingOptimizer:
     """The training's optimizer: torch's fused (Adam|AdamW), and on the CPU
-    :class:`RowSparseAdamW` for the encoder's first-layer weight. On the CPU, first
-    moments that would be subnormal are set to zero after each step (both optimizers;
-    see :mod:`skhash.nash._subnormals`).
+    :class:`RowSparseAdamW` for the encoder's first-layer weight. On the CPU, moments
+    that would be subnormal are set to zero after each step (both optimizers; see
+    :mod:`skhash.nash._subnormals`).
 
     ``estimator._row_sparse_first_layer = False`` keeps that weight in torch's optimizer
     too (its dense gradient through autograd), as on CUDA; the two agree to rounding.

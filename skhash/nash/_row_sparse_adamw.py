@@ -51,15 +51,12 @@ def term_major(indices, n_features):
     return ptr, order
 
 
-_TINY32 = np.float32(TINY)
-
-
 # Here rather than in _subnormals: numba's cache of the kernels below would not notice a
 # change to a function of another module that they inline.
 @njit(cache=True, nogil=True, inline="always")
 def flushed(m):
     """``m``, or 0 where it is subnormal (:mod:`skhash.nash._subnormals` says why)."""
-    return m if abs(m) >= _TINY32 else np.float32(0.0)
+    return m if abs(m) >= TINY else np.float32(0.0)
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy", inline="always")

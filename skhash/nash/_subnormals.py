@@ -13,26 +13,25 @@ but explicitly: the mode is a per-thread setting that torch's and numba's worker
 threads do not share, and it would change every other operation too.
 
 The second moment decays by ``beta2 = 0.999`` a step and needs some 60,000 idle steps to
-get there from a typical 1e-10 (a dead unit's weights in a long fit on a large corpus: 13 epochs of a million
-documents in batches of 200); it is flushed likewise, and where it is, its weight's step
-is the first moment (itself long zero) over ``eps`` either way.
+get there from a typical 1e-10 (a dead unit's weights in a long fit on a large corpus:
+13 epochs of a million documents in batches of 200); it is flushed likewise, and where
+it is, its weight's step is the first moment (itself long zero) over ``eps`` either way.
 """
 
 import numpy as np
 import torch
 from numba import njit
 
-#: The smallest normal float32: a moment below it in magnitude is flushed to 0.
-TINY = float(np.finfo(np.float32).tiny)
-
-_TINY32 = np.float32(TINY)
+#: The smallest normal float32: a moment below it in magnitude is flushed to 0. A numpy
+#: float32, so that numba's loops compare in float32.
+TINY = np.finfo(np.float32).tiny
 
 
 @njit(cache=True, nogil=True)
 def _flush_in_place(a):
     """Zero the subnormal entries of a flat float32 array, in place."""
     for i in range(a.shape[0]):
-        if abs(a[i]) < _TINY32:
+        if abs(a[i]) < TINY:
             a[i] = np.float32(0.0)
 
 
