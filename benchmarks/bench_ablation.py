@@ -165,6 +165,9 @@ class _LinearDecay:
     def zero_grad(self):
         self.optimizer.zero_grad()
 
+    def make_current(self):
+        self.optimizer.make_current()
+
     def step(self):
         self.optimizer.step()
         self.done += 1
@@ -243,6 +246,9 @@ def _with_weight_averaging(last, base=NASHHasher):
     (``weight_averaging``), which it was measured against."""
 
     class Hasher(base):
+        # it reads the weights after epochs of its own choosing: every row kept current
+        _lazy_first_layer = False
+
         def _averaged_epochs(self):
             return 0
 

@@ -1,6 +1,8 @@
 """The benchmark scripts run end to end on a small generated data folder; their helpers."""
 
+import gzip
 import importlib
+import json
 import sys
 from pathlib import Path
 
@@ -649,3 +651,48 @@ def test_plot_draws_every_method(tmp_path):
     stds = means * 0.0
     path = bench_reproduce.plot(means, stds, "reuters", bits, tmp_path / "p.png")
     assert path is not None and path.is_file() and path.stat().st_size > 0
+
+
+def _bench_vocabulary():
+    return _benchmark("bench_vocabulary")
+
+
+def test_bench_vocabulary_strips_headers_only_from_posts():
+    strip = _bench_vocabulary().strip_headers
+    assert strip("From: a@b.c\nSubject: hi\n\nThe body.\n\nMore.") == "The body.\n\nMore."
+    assert strip("COCOA REVIEW\nShowers: continued.\n\nMore.") == (
+        "COCOA REVIEW\nShowers: continued.\n\nMore.")
+
+
+def test_bench_vocabulary_fits_each_vocabulary_and_seed(data_folder, tmp_path, capsys):
+    texts, y = make_topic_corpus(160, n_topics=4, random_state=1)
+    with gzip.open(data_folder / "raw.jsonl.gz", "wt", encoding="utf-8") as fh:
+        for i, (text, label) in enumerate(zip(texts, y)):
+            split = "train" if i < 120 else "test"
+            fh.write(json.dumps({"id": i, "text": f"From: x\nNewsgroups: {label}\n\n{text}",
+                                 "labels": [str(label)], "split": split}) + "\n")
+    out = tmp_path / "vocab.csv"
+    results = _bench_vocabulary().main([
+        "--data", str(data_folder), "--vocabularies", "all", "min_df5", "--seeds", "0", "1",
+        "--bits", "8", "--max-iter", "2", "--decoded", "all", "20", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert list(results["vocabulary"]) == ["all"] * 4 + ["min_df5"] * 4
+    assert results["n_decoded"].iloc[2] == 20
+    assert results["n_decoded"].iloc[0] == results["n_features"].iloc[0]
+    assert (results["epochs"] == 2).all()
+    full = TfidfVectorizer().fit([t for t in texts[:120]])
+    # the headers are gone: the vocabulary is the bodies' alone
+    assert results["n_features"].iloc[0] == len(full.vocabulary_)
+    assert results["n_features"].iloc[4] < results["n_features"].iloc[0]
+    for column in ("nash", "itq", "cosine"):
+        assert results[column].between(0, 1).all()
+    # the cosine reference depends on the vectors only, not on the seed
+    assert results["cosine"].iloc[0] == results["cosine"].iloc[1]
+    lines = [line for line in printed.splitlines() if line.startswith("topics ")]
+    assert len(lines) == 4 and lines[0].split()[1] == "all" and lines[1].split()[3] == "20"
+    assert pd.read_csv(out).shape == (8, results.shape[1])
+
+
+def test_bench_vocabulary_refuses_a_bad_decoded_count():
+    with pytest.raises(SystemExit):
+        _bench_vocabulary().main(["--decoded", "0"])

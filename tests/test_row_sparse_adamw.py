@@ -8,6 +8,8 @@ import scipy.sparse as sp
 import torch
 from torch.nn import functional as F
 
+from sklearn.base import clone
+
 from skhash import NASHHasher
 from skhash.baselines import VDSHHasher
 from skhash.nash._network import CapturedBag
@@ -144,3 +146,133 @@ def test_an_encoder_pickled_without_the_capture_attribute_still_encodes():
     np.testing.assert_array_equal(state.transform(X), codes)
     state.set_params(warm_start=True, max_iter=1).fit(X)  # and trains on
     assert state.network_.encoder.capture is None
+
+
+# -- the lazy update: only the batch's rows, the others catching up when next used -----
+
+def _zipf_batches(n_steps, n_features=400, width=24, n_rows=10, nnz=60, seed=1):
+    """Batches whose words follow a Zipf law: common words every step, rare ones idle for
+    hundreds of steps; gradients of scales from 1e-5 to 1e-1 (some moments near eps)."""
+    rng = np.random.default_rng(seed)
+    p = 1.0 / np.arange(1, n_features + 1)
+    p /= p.sum()
+    for _ in range(n_steps):
+        yield (torch.from_numpy(rng.choice(n_features, nnz, p=p).astype(np.int64)),
+               torch.from_numpy(np.sort(rng.integers(0, n_rows, nnz))),
+               torch.from_numpy(rng.random(nnz).astype(np.float32)),
+               torch.from_numpy((rng.standard_normal((n_rows, width))
+                                 * 10 ** rng.uniform(-5, -1)).astype(np.float32)))
+
+
+def _train_first_layer(lazy, n_steps, threads=1, weight_decay=0.01, lr_change_at=None):
+    init = torch.randn(400, 24, generator=torch.Generator().manual_seed(0)) * 0.05
+    weight, capture = init.clone(), BagGradient()
+    optimizer = RowSparseAdamW(weight, capture, lr=3e-3, weight_decay=weight_decay,
+                               lazy=lazy)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for step, (indices, rows, inputs, grad_out) in enumerate(_zipf_batches(n_steps)):
+            if step == lr_change_at:
+                optimizer.param_groups[0]["lr"] = 1e-3  # a schedule's change
+            capture.indices, capture.rows = indices, rows
+            capture.inputs, capture.grad_out = inputs, grad_out
+            optimizer.step()
+    finally:
+        torch.set_num_threads(previous)
+    return weight, optimizer
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("weight_decay,lr_change_at", [(0.0, None), (0.01, 500)])
+def test_lazy_update_agrees_with_updating_every_row(threads, weight_decay, lr_change_at):
+    from skhash.nash._row_sparse_adamw import DENSE_STEPS
+
+    n_steps = DENSE_STEPS + 700
+    dense_w, dense = _train_first_layer(False, n_steps, threads, weight_decay, lr_change_at)
+    lazy_w, lazy = _train_first_layer(True, n_steps, threads, weight_decay, lr_change_at)
+    assert lazy.lazy
+    stale = lazy._last < n_steps
+    assert stale.sum() > 100  # rows waiting for their idle steps
+    assert (n_steps - lazy._last[stale]).max() > 100  # some for a hundred steps and more
+    lazy.make_current()
+    assert not lazy.lazy and (lazy._last == n_steps).all()
+    # the weights moved by up to ~0.5 in 900 steps; they agree to float32 rounding
+    assert (dense_w - torch.randn(400, 24, generator=torch.Generator().manual_seed(0))
+            * 0.05).abs().max() > 0.1
+    np.testing.assert_allclose(lazy_w.numpy(), dense_w.numpy(), rtol=0, atol=5e-6)
+    # the moments: beta**k at once against k roundings of beta * m, so rtol ~ k * 2**-24
+    np.testing.assert_allclose(lazy.exp_avg, dense.exp_avg, rtol=1e-4, atol=1e-11)
+    np.testing.assert_allclose(lazy.exp_avg_sq, dense.exp_avg_sq, rtol=1e-4, atol=1e-14)
+
+
+def test_lazy_update_leaves_other_rows_until_they_are_used():
+    from skhash.nash._row_sparse_adamw import DENSE_STEPS
+
+    weight, optimizer = _train_first_layer(True, DENSE_STEPS + 50)
+    stale = np.flatnonzero(optimizer._last < DENSE_STEPS + 50)
+    before = weight[stale].clone()
+    cap = optimizer.capture
+    cap.indices, cap.rows = torch.tensor([0]), torch.tensor([0])
+    cap.inputs, cap.grad_out = torch.tensor([1.0]), torch.ones(1, 24)
+    optimizer.step()  # a batch of word 0 alone: the stale rows do not move
+    stale = stale[stale != 0]
+    np.testing.assert_array_equal(weight[stale].numpy(), before[1:].numpy()
+                                  if before.shape[0] > stale.shape[0] else before.numpy())
+    optimizer.make_current()
+    assert (weight[stale] != before[-stale.shape[0]:]).any()
+    after = weight.clone()
+    optimizer.make_current()  # nothing left to catch up
+    np.testing.assert_array_equal(weight.numpy(), after.numpy())
+
+
+def test_idle_coefficients_match_the_steps_one_by_one():
+    from skhash.nash._row_sparse_adamw import DENSE_STEPS, idle_coefficients
+
+    beta1, beta2, eps, lr, decay = 0.9, 0.999, 1e-8, 3e-3, 1 - 3e-3 * 0.01
+    n = DENSE_STEPS + 2000
+    s = np.arange(n + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bc1, bc2_sqrt = 1 - beta1 ** s, np.sqrt(1 - beta2 ** s)
+        gain = np.where(s > 0, lr / bc1 * bc2_sqrt, 0.0)
+    log_decay = np.log(decay) * s
+    eps_scaled = eps * bc2_sqrt
+    for t0, k in [(DENSE_STEPS, 1), (DENSE_STEPS, 2), (DENSE_STEPS + 3, 40), (600, 1000)]:
+        coef = idle_coefficients(t0, t0 + k, log_decay, gain, eps_scaled, beta1, beta2)
+        for m0, v0 in [(1e-3, 1e-6), (-2e-7, 1e-16), (5e-9, 0.0), (0.0, 1e-4)]:
+            w, m, v = 0.2, m0, v0
+            for step in range(t0 + 1, t0 + k + 1):  # AdamW with a zero gradient, float64
+                m, v = beta1 * m, beta2 * v
+                w = w * decay - lr / bc1[step] * m / (np.sqrt(v) / bc2_sqrt[step] + eps)
+            x = np.sqrt(v0)
+            closed = 0.2 * coef[0] - m0 * (coef[1] / (x + coef[2]) + coef[3] / (x + coef[4]))
+            moved = abs(w - 0.2 * coef[0])
+            assert abs(closed - w) <= 2e-6 * moved + 1e-15, (t0, k, m0, v0)
+            assert coef[5] == pytest.approx(beta1 ** k) and coef[6] == pytest.approx(beta2 ** k)
+
+
+def test_serial_and_parallel_lazy_kernels_give_the_same_bits():
+    states = []
+    for threads in (1, 2):
+        weight, optimizer = _train_first_layer(True, 260, threads)
+        states.append((weight.numpy(), optimizer.exp_avg, optimizer.exp_avg_sq,
+                       optimizer._last))
+    for a, b in zip(*states):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fit_with_the_lazy_update_agrees_with_updating_every_row(monkeypatch):
+    X = _corpus()
+    # 12 steps an epoch, 30 epochs: 360 steps, past the dense start
+    estimator = NASHHasher(8, hidden_layer_sizes=(16,), max_iter=30, batch_size=10,
+                           random_state=0)
+    fitted = {}
+    for lazy in (False, True):
+        monkeypatch.setattr(NASHHasher, "_lazy_first_layer", lazy)
+        fitted[lazy] = clone(estimator).fit(X)
+    np.testing.assert_allclose(fitted[True].loss_curve_, fitted[False].loss_curve_,
+                               rtol=1e-4)
+    a = fitted[False].network_.encoder.embed.weight.detach().numpy()
+    b = fitted[True].network_.encoder.embed.weight.detach().numpy()
+    np.testing.assert_allclose(b, a, rtol=0, atol=2e-3 * np.abs(a).max())
+    assert (fitted[True].transform(X) != fitted[False].transform(X)).mean() < 0.02

@@ -16,13 +16,19 @@ from .._hasher import HasherMixin
 from ..utils import codes_to_addresses
 from ..utils._hardware import native_bfloat16
 from ..utils._validation import check_has_words
-from ._batches import BatchPlan
+from ._batches import BatchPlan, target_matrix
 from ._lsa_targets import lsa_smoothed_targets
 from ._neighbor_targets import neighbor_smoothed_targets
 from ._network import NASHNetwork
 from ._row_sparse_adamw import BagGradient, RowSparseAdamW
 from ._subnormals import flush_subnormal_moments
 from ._weight_averaging import WeightAverage
+
+#: The decoder's vocabulary at most, by default. On raw 20 Newsgroups and Reuters posts
+#: (benchmarks/bench_vocabulary.py, 2026-12-07) decoding the 20,000 most frequent words
+#: was as good as decoding every word, or better, in at most half the time; 10,000 lost
+#: 0.015 precision@100 on 20 Newsgroups.
+DEFAULT_DECODED_FEATURES = 20000
 
 #: Rows encoded at once by transform/predict/score; any value gives the same codes.
 _INFERENCE_BATCH = 4096
@@ -76,6 +82,14 @@ def resolve_device(device):
     return dev
 
 
+def _columns_of(X, columns):
+    """CSR ``X`` restricted to ``columns`` (ascending), explicit zeros removed."""
+    part = sp.csr_matrix(X[:, columns])
+    part.eliminate_zeros()
+    part.sort_indices()
+    return part
+
+
 class _TrainingOptimizer:
     """The training's optimizer: torch's fused (Adam|AdamW), and on the CPU
     :class:`RowSparseAdamW` for the encoder's first-layer weight. On the CPU, moments
@@ -95,7 +109,7 @@ class _TrainingOptimizer:
             network.encoder.capture = capture
             self.first_layer = RowSparseAdamW(
                 weight, capture, lr=estimator.learning_rate_init,
-                weight_decay=estimator._weight_decay(),
+                weight_decay=estimator._weight_decay(), lazy=estimator._lazy_first_layer,
             )
             params = [p for p in params if p is not weight]
         self.others = estimator._make_optimizer(params)
@@ -110,6 +124,16 @@ class _TrainingOptimizer:
 
     def zero_grad(self):
         self.others.zero_grad(set_to_none=True)
+
+    def make_current(self):
+        """Bring every weight up to date and keep it so at each later step.
+
+        :class:`RowSparseAdamW` updates only the rows of the words in each mini-batch and
+        lets the others catch up when next used: the training calls this before it reads
+        the weights (the averaged epochs, the end of a fit).
+        """
+        if self.first_layer is not None:
+            self.first_layer.make_current()
 
     def step(self):
         self.others.step()
@@ -148,6 +172,11 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
     #: On the CPU, update the first layer with RowSparseAdamW (False: autograd's dense
     #: gradient and torch's optimizer; tests compare the two).
     _row_sparse_first_layer = True
+    #: RowSparseAdamW's lazy mode: after its first steps it updates only the rows of each
+    #: mini-batch's words, the others catching up when next read (False: every row at
+    #: every step; tests compare the two; a subclass that reads the weights during
+    #: training other than through WeightAverage sets it False).
+    _lazy_first_layer = True
 
     def _build_network(self, n_features, hidden_layer_sizes, n_outputs):  # pragma: no cover
         raise NotImplementedError
@@ -164,7 +193,12 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
         """Hook run after training, with the training CSR matrix (data-dependent cuts)."""
 
     def _reconstruction_targets(self, X):
-        """What the decoder reconstructs in training (None: each document's own words)."""
+        """What the decoder reconstructs in training (None: each document's own words).
+
+        ``X`` holds the decoder's columns only (:meth:`_decoded_columns`)."""
+
+    def _decoded_columns(self, X):
+        """The columns of CSR ``X`` the decoder reconstructs, ascending (None: all)."""
 
     # -- input -------------------------------------------------------------------------
     def _validate_X(self, X, *, reset):
@@ -217,14 +251,20 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
                 "warm_start=True cannot change n_bits or the label set of a fitted model; "
                 "set warm_start=False to start afresh."
             )
-        plan = BatchPlan(X, self._reconstruction_targets(X))
+        columns = getattr(self, "decoded_features_", None) if warm else self._decoded_columns(X)
+        decoded = X if columns is None else _columns_of(X, columns)
+        targets = self._reconstruction_targets(decoded)
+        if targets is None and columns is not None:
+            targets = target_matrix(decoded)  # the own words, among the decoded ones
+        plan = BatchPlan(X, targets)
         batch_size = self._batch_size(X.shape[0])
         label_t = None if labels is None else torch.as_tensor(labels, dtype=torch.float32)
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(seed)
             if not warm:
-                network = self._build_network(X.shape[1], hidden, n_outputs)
-                self._init_word_bias(network, X)
+                extra = {} if columns is None else {"n_decoded": columns.shape[0]}
+                network = self._build_network(X.shape[1], hidden, n_outputs, **extra)
+                self._init_word_bias(network, decoded)
                 self.loss_curve_ = []
                 self.best_loss_ = np.inf
                 self.n_iter_ = 0
@@ -239,6 +279,7 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
             finally:
                 network.encoder.capture = None
         self.network_ = network.cpu().eval()
+        self.decoded_features_ = columns
         self._n_outputs = n_outputs
         self._fit_thresholds(X)
         return self
@@ -248,10 +289,22 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
         """Up to ``max_iter`` epochs, stopping early as ``tol``/``n_iter_no_change`` say;
         the weights left are the mean over the steps of the last
         :meth:`_averaged_epochs` epochs, where training got that far."""
-        n_stale = 0
         average = WeightAverage(network)
         first_averaged = self.max_iter - self._averaged_epochs()
+        try:
+            self._train_epochs(network, plan, batch_size, optimizer, generator, labels,
+                               device, compute_dtype, rng, average, first_averaged)
+        finally:  # the weights are read from here on (and kept if training was stopped)
+            optimizer.make_current()
+        average.copy_to_module()
+
+    def _train_epochs(self, network, plan, batch_size, optimizer, generator, labels, device,
+                      compute_dtype, rng, average, first_averaged):
+        """The epochs of :meth:`_train`."""
+        n_stale = 0
         for epoch in range(self.max_iter):
+            if epoch == first_averaged:
+                optimizer.make_current()  # the average reads every weight at each step
             start = time.perf_counter()
             order = rng.permutation(plan.n_rows) if self.shuffle else None
             total = self._run_epoch(
@@ -275,14 +328,14 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
                 if self.verbose:
                     print(f"Loss did not improve for {n_stale} epochs; stopping.")
                 break
-        average.copy_to_module()
 
     def _weight_decay(self):
         """Decoupled weight decay of the training's optimizer (0: plain Adam)."""
         return 0.0
 
     def _training_optimizer(self, network, device):
-        """What steps the training: ``zero_grad()``, ``step()`` and ``param_groups``."""
+        """What steps the training: ``zero_grad()``, ``step()``, ``make_current()`` (every
+        weight up to date from then on) and ``param_groups``."""
         return _TrainingOptimizer(self, network, device)
 
     def _make_optimizer(self, params):
@@ -344,8 +397,11 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
     def _plug_in_objective(self, X):
         """Per-document reconstruction NLL and KL at the deterministic codes."""
         nll, kl = [], []
+        columns = getattr(self, "decoded_features_", None)  # None: fitted before it existed
+        plan = BatchPlan(X) if columns is None else BatchPlan(
+            X, target_matrix(_columns_of(X, columns)))
         with torch.no_grad():
-            for batch in BatchPlan(X).batches(_INFERENCE_BATCH):
+            for batch in plan.batches(_INFERENCE_BATCH):
                 b_nll, b_kl, _, _ = self.network_(batch, sample=False)
                 nll.append(b_nll)
                 kl.append(b_kl)
@@ -413,6 +469,7 @@ class BaseNASH(BaseDocumentVAE):
         "lsa_weight": [Interval(Real, 0, None, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "weight_averaging": [Interval(Real, 0, 1, closed="both")],
+        "max_decoded_features": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -432,6 +489,7 @@ class BaseNASH(BaseDocumentVAE):
         learning_rate_init=3e-3,
         weight_decay=0.01,
         weight_averaging=0.2,
+        max_decoded_features=DEFAULT_DECODED_FEATURES,
         shuffle=True,
         tol=1e-4,
         n_iter_no_change=10,
@@ -455,6 +513,7 @@ class BaseNASH(BaseDocumentVAE):
         self.learning_rate_init = learning_rate_init
         self.weight_decay = weight_decay
         self.weight_averaging = weight_averaging
+        self.max_decoded_features = max_decoded_features
         self.shuffle = shuffle
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
@@ -464,11 +523,20 @@ class BaseNASH(BaseDocumentVAE):
         self.verbose = verbose
         self.warm_start = warm_start
 
-    def _build_network(self, n_features, hidden_layer_sizes, n_outputs):
+    def _build_network(self, n_features, hidden_layer_sizes, n_outputs, n_decoded=None):
         return NASHNetwork(
             n_features, self.n_bits, hidden_layer_sizes, self.noise or "none", self.noise_std,
-            n_outputs=n_outputs,
+            n_outputs=n_outputs, n_decoded=n_decoded,
         )
+
+    def _decoded_columns(self, X):
+        # the max_decoded_features words in the most training documents (ties: the
+        # lower column), as TfidfVectorizer(max_features=...) keeps the most frequent
+        cap = self.max_decoded_features
+        if cap is None or cap >= X.shape[1]:
+            return None
+        doc_freq = np.bincount(X.indices, minlength=X.shape[1])
+        return np.sort(np.argsort(-doc_freq, kind="stable")[:cap])
 
     def _weight_decay(self):
         # Decoupled weight decay (AdamW): measured on ng20 and reuters at 32 bits, seeds

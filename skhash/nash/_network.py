@@ -141,6 +141,8 @@ class CapturedBag(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, weight, indices, offsets, inputs, rows, capture):
+        if capture.before_forward is not None:
+            capture.before_forward(indices)  # rows the optimizer left behind catch up
         capture.indices, capture.rows, capture.inputs = indices, rows, inputs
         ctx.capture = capture
         return F.embedding_bag(indices, weight, offsets, mode="sum",
@@ -352,9 +354,13 @@ class NASHNetwork(nn.Module):
         Standard deviation of the fixed noise, and the initial one of the learned noise.
     n_outputs : int, default=0
         If positive, a linear classifier on the code is added (the supervised model).
+    n_decoded : int, optional
+        Size of the decoder's vocabulary, where it reconstructs fewer words than the
+        encoder reads (default: ``n_features``).
     """
 
-    def __init__(self, n_features, n_bits, hidden_layer_sizes, noise, noise_std, n_outputs=0):
+    def __init__(self, n_features, n_bits, hidden_layer_sizes, noise, noise_std, n_outputs=0,
+                 n_decoded=None):
         super().__init__()
         self.n_bits = n_bits
         self.noise = noise
@@ -367,7 +373,7 @@ class NASHNetwork(nn.Module):
             # Start the learned standard deviation at noise_std (softplus^-1).
             nn.init.zeros_(self.noise_head.weight)
             nn.init.constant_(self.noise_head.bias, math.log(math.expm1(noise_std)))
-        self.decoder = SoftmaxDecoder(n_bits, n_features)
+        self.decoder = SoftmaxDecoder(n_bits, n_features if n_decoded is None else n_decoded)
         self.classifier = nn.Linear(n_bits, n_outputs) if n_outputs else None
 
     def encode(self, batch):

@@ -13,7 +13,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch.nn import functional as F
 
-from ._base import BaseNASH
+from ._base import DEFAULT_DECODED_FEATURES, BaseNASH
 
 
 class SupervisedNASHHasher(ClassifierMixin, BaseNASH):
@@ -53,14 +53,16 @@ class SupervisedNASHHasher(ClassifierMixin, BaseNASH):
         the benchmarks were measured with.
     hidden_layer_sizes, noise_std, target_neighbors, neighbor_weight, lsa_terms, \
 lsa_weight, max_iter, batch_size, learning_rate_init, weight_decay, weight_averaging, \
-shuffle, tol, n_iter_no_change, random_state, device, compute_dtype, verbose, warm_start
+max_decoded_features, shuffle, tol, n_iter_no_change, random_state, device, compute_dtype, \
+verbose, warm_start
         As in :class:`NASHHasher`.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels (single-label y), or ``arange(n_labels)`` for an indicator y.
-    network_, n_iter_, loss_curve_, best_loss_, n_features_in_, feature_names_in_
+    network_, decoded_features_, n_iter_, loss_curve_, best_loss_, n_features_in_, \
+feature_names_in_
         As in :class:`NASHHasher`.
 
     See Also
@@ -110,6 +112,7 @@ shuffle, tol, n_iter_no_change, random_state, device, compute_dtype, verbose, wa
         learning_rate_init=3e-3,
         weight_decay=0.01,
         weight_averaging=0.2,
+        max_decoded_features=DEFAULT_DECODED_FEATURES,
         shuffle=True,
         tol=1e-4,
         n_iter_no_change=10,
@@ -134,6 +137,7 @@ shuffle, tol, n_iter_no_change, random_state, device, compute_dtype, verbose, wa
             learning_rate_init=learning_rate_init,
             weight_decay=weight_decay,
             weight_averaging=weight_averaging,
+            max_decoded_features=max_decoded_features,
             shuffle=shuffle,
             tol=tol,
             n_iter_no_change=n_iter_no_change,
