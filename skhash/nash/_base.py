@@ -19,7 +19,7 @@ from ..utils._validation import check_has_words
 from ._batches import BatchPlan, target_matrix
 from ._lsa_targets import lsa_smoothed_targets
 from ._neighbor_targets import neighbor_smoothed_targets
-from ._network import NASHNetwork
+from ._network import DecoderWorkspace, NASHNetwork
 from ._row_sparse_adamw import BagGradient, RowSparseAdamW
 from ._subnormals import flush_subnormal_moments
 from ._weight_averaging import WeightAverage
@@ -273,11 +273,14 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
             network.to(device).train()
             generator = torch.Generator(device=device).manual_seed(seed)
             optimizer = self._training_optimizer(network, device)
+            if device.type == "cpu":  # CUDA's caching allocator keeps its buffers anyway
+                network.decoder.workspace = DecoderWorkspace()
             try:
                 self._train(network, plan, batch_size, optimizer, generator, label_t, device,
                             compute_dtype, rng)
             finally:
                 network.encoder.capture = None
+                network.decoder.workspace = None
         self.network_ = network.cpu().eval()
         self.decoded_features_ = columns
         self._n_outputs = n_outputs

@@ -13,7 +13,15 @@ update, so the dense 10,000 x 500 gradient is never zero-filled, written or read
 was measured before that, on 20 Newsgroups: torch's SparseAdam spent 43% of an epoch
 coalescing sparse gradients; a gradient buffer kept across steps, written only in the
 rows a mini-batch touches, was no faster than autograd's fresh one; lazy AdamW (only the
-touched rows updated) was slower and changes what untouched rows do.
+touched rows updated) was slower and changes what untouched rows do (RowSparseAdamW's
+lazy mode catches them up exactly instead, and pays on large vocabularies only).
+
+The decoder's training step makes mini-batch x vocabulary matrices: the product, its
+softmax and the gradient. Allocated afresh each step, matrices of more than 32 MB (glibc's
+largest dynamic mmap threshold; 200 documents x 40,000 words) are mapped from the kernel
+and returned to it every time, and smaller ones are often trimmed from the heap, so each
+step pays their page faults again. In training the decoder therefore writes them into
+the buffers of a :class:`DecoderWorkspace`, kept from step to step.
 """
 
 import math
@@ -165,6 +173,12 @@ class SoftmaxDecoder(nn.Module):
         Vocabulary size.
     """
 
+    #: A :class:`DecoderWorkspace` while training (set by the training loop), else None.
+    #: With one, each forward pass must be followed by exactly one backward pass before
+    #: the next forward pass: the buffers are reused and the backward pass writes the
+    #: gradient over the saved softmax.
+    workspace = None
+
     def __init__(self, n_latent, n_features):
         super().__init__()
         self.word_embedding = nn.Parameter(torch.empty(n_latent, n_features))
@@ -175,10 +189,78 @@ class SoftmaxDecoder(nn.Module):
         """-sum_w t_w log softmax(z E + b)_w per document, t the batch's target weights."""
         # The logits stay in the product's dtype (bfloat16 under autocast): the loss reads
         # them in float32 inside its kernels, and hands the product a gradient of its dtype.
-        logits = torch.addmm(self.word_bias, z, self.word_embedding)
+        workspace = self.workspace
+        if workspace is None:
+            logits = torch.addmm(self.word_bias, z, self.word_embedding)
+        else:
+            logits = product_into(workspace, self.word_bias, z, self.word_embedding)
         return MultinomialNLL.apply(
-            logits, batch.target_rows, batch.target_indices, batch.targets
+            logits, batch.target_rows, batch.target_indices, batch.targets, workspace
         )
+
+
+class DecoderWorkspace:
+    """Buffers for the decoder's mini-batch x vocabulary matrices, reused across steps.
+
+    :meth:`take` hands out a view of a named flat buffer, grown when a larger matrix is
+    asked for (a mini-batch's product, softmax and gradient; the last, smaller batch of an
+    epoch takes a prefix). A view stays valid until the same name is taken again.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhash.nash._network import DecoderWorkspace
+    >>> ws = DecoderWorkspace()
+    >>> a = ws.take("probs", (4, 10), torch.float32, torch.device("cpu"))
+    >>> b = ws.take("probs", (3, 10), torch.float32, torch.device("cpu"))
+    >>> a.data_ptr() == b.data_ptr(), tuple(b.shape)
+    (True, (3, 10))
+    """
+
+    def __init__(self):
+        self._buffers = {}
+
+    def take(self, name, shape, dtype, device):
+        """An uninitialised ``shape`` view of buffer ``name``."""
+        n = math.prod(shape)
+        buf = self._buffers.get(name)
+        if buf is None or buf.numel() < n or buf.dtype != dtype or buf.device != device:
+            buf = self._buffers[name] = torch.empty(n, dtype=dtype, device=device)
+        return buf[:n].view(shape)
+
+
+def product_into(workspace, bias, z, weight):
+    """``bias + z @ weight`` written into ``workspace``'s "logits" buffer, with autograd.
+
+    Under :class:`torch.autocast` the operands are cast to its dtype first, as autocast
+    casts ``addmm``'s (the casts are autograd's, so the float32 weights get float32
+    gradients).
+    """
+    device = z.device.type
+    if torch.is_autocast_enabled(device):
+        dtype = torch.get_autocast_dtype(device)
+        bias, z, weight = bias.to(dtype), z.to(dtype), weight.to(dtype)
+    with torch.autocast(device, enabled=False):
+        return _ProductInto.apply(bias, z, weight, workspace)
+
+
+class _ProductInto(torch.autograd.Function):
+    """``addmm(bias, z, weight)`` into a workspace buffer; the usual three gradients."""
+
+    @staticmethod
+    def forward(ctx, bias, z, weight, workspace):
+        out = workspace.take("logits", (z.shape[0], weight.shape[1]), z.dtype, z.device)
+        torch.addmm(bias, z, weight, out=out)
+        ctx.save_for_backward(z, weight)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        z, weight = ctx.saved_tensors
+        grad_bias = grad.sum(dim=0) if ctx.needs_input_grad[0] else None
+        grad_z = grad @ weight.t() if ctx.needs_input_grad[1] else None
+        grad_weight = z.t() @ grad if ctx.needs_input_grad[2] else None
+        return grad_bias, grad_z, grad_weight, None
 
 
 def _loss_dtype(dtype):
@@ -272,9 +354,10 @@ class MultinomialNLL(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, logits, rows, columns, weights):
+    def forward(ctx, logits, rows, columns, weights, workspace=None):
         ctx.logits_dtype = logits.dtype
         ctx.fused = _softmax_parts.active(logits)
+        ctx.workspace = workspace
         n_features = logits.shape[1]
         flat = rows * n_features + columns
         loss_dtype = _loss_dtype(logits.dtype)
@@ -285,11 +368,18 @@ class MultinomialNLL(torch.autograd.Function):
             probs, peak, sums = _softmax_parts(logits)  # probs: not yet divided by sums
             lse = peak + sums.log()
         else:
-            logits = logits.to(loss_dtype)
             # One fused softmax kernel (about 2.6x faster on one core than max, subtract,
             # exp, sum, divide as separate passes). The log-sum-exp comes out of it: at a
             # row's largest logit the softmax is exp(0) / sum, so lse = peak - log(max p).
-            probs = torch.softmax(logits, dim=1)
+            if workspace is None:
+                logits = logits.to(loss_dtype)
+                probs = torch.softmax(logits, dim=1)
+            else:
+                if logits.dtype != loss_dtype:
+                    logits = workspace.take("logits_wide", logits.shape, loss_dtype,
+                                            logits.device).copy_(logits)
+                probs = workspace.take("probs", logits.shape, loss_dtype, logits.device)
+                torch.ops.aten._softmax.out(logits, 1, False, out=probs)
             lse = logits.amax(dim=1) - probs.amax(dim=1).log()
             sums = None  # already divided
         totals, weighted = target_row_sums(logits, rows, flat, weights, picked,
@@ -301,17 +391,24 @@ class MultinomialNLL(torch.autograd.Function):
     def backward(ctx, grad_out):
         probs, sums, totals, flat, rows, weights = ctx.saved_tensors
         if not ctx.fused:
-            grad = probs * (grad_out * totals).unsqueeze(1)
+            workspace = ctx.workspace
+            if workspace is None:
+                grad = probs * (grad_out * totals).unsqueeze(1)
+            else:  # over the softmax, which this one backward pass is the last to read
+                grad = probs.mul_((grad_out * totals).unsqueeze(1))
             # each position of ``flat`` occurs once: one add per element, in any order
             grad.reshape(-1).index_add_(0, flat, -grad_out.index_select(0, rows) * weights)
-            return grad.to(ctx.logits_dtype), None, None, None
+            if workspace is None or grad.dtype == ctx.logits_dtype:
+                return grad.to(ctx.logits_dtype), None, None, None, None
+            narrow = workspace.take("grad", grad.shape, ctx.logits_dtype, grad.device)
+            return narrow.copy_(grad), None, None, None, None
         scale = grad_out * totals / sums
         grad = _scale_rows(probs, scale, ctx.logits_dtype)
         # the targets' positions get their whole gradient, rounded once like the rest
         at_targets = (probs.reshape(-1).index_select(0, flat) * scale.index_select(0, rows)
                       - grad_out.index_select(0, rows) * weights)
         grad.reshape(-1).index_copy_(0, flat, at_targets.to(grad.dtype))
-        return grad, None, None, None
+        return grad, None, None, None, None
 
 
 def target_row_sums(logits, rows, flat, weights, picked, dense=False):
