@@ -106,10 +106,10 @@ class NASHHasher(BaseNASH):
         words still shape its code. The decoder's softmax over its vocabulary is most of
         a training step's work, and grows with its size: on raw 20 Newsgroups posts
         vectorized with ``TfidfVectorizer(min_df=2)`` (53,678 words) a default fit
-        took 123 s at this cap, 236 s with every word decoded and 77 s with 10,000, for
-        precision@100 0.5595, 0.5590 and 0.5449 (seeds 0-2; the user guide has the
-        measurements, Reuters' too). At or above the vocabulary's size (the shared
-        corpora's 10,000 words, any ``max_features <= 20000``) every word is
+        took about 120 s at this cap, over 200 s with every word decoded and 77 s with
+        10,000, for precision@100 0.5595, 0.5590 and 0.5449 (seeds 0-2; the user guide
+        has the measurements, Reuters' too). At or above the vocabulary's size (the
+        shared corpora's 10,000 words, any ``max_features <= 20000``) every word is
         decoded, as with None (the paper's model).
     shuffle : bool, default=True
         Shuffle the documents each epoch.
