@@ -168,6 +168,15 @@ class _LinearDecay:
     def make_current(self):
         self.optimizer.make_current()
 
+    def self_averaged(self):
+        return self.optimizer.self_averaged()
+
+    def start_average(self):
+        self.optimizer.start_average()
+
+    def copy_average(self):
+        self.optimizer.copy_average()
+
     def step(self):
         self.optimizer.step()
         self.done += 1

@@ -85,6 +85,8 @@ def _corpus():
 
 @pytest.mark.parametrize("estimator", [
     NASHHasher(8, hidden_layer_sizes=(16,), max_iter=2, batch_size=30, random_state=0),
+    # the last epoch averaged: RowSparseAdamW's own average against WeightAverage's
+    NASHHasher(8, hidden_layer_sizes=(16,), max_iter=5, batch_size=30, random_state=0),
     VDSHHasher(8, hidden_layer_sizes=(16, 16), max_iter=2, batch_size=30, random_state=0),
 ])
 def test_fit_agrees_with_the_dense_first_layer_update(estimator, monkeypatch):
@@ -226,29 +228,45 @@ def test_lazy_update_leaves_other_rows_until_they_are_used():
     np.testing.assert_array_equal(weight.numpy(), after.numpy())
 
 
-def test_idle_coefficients_match_the_steps_one_by_one():
-    from skhash.nash._row_sparse_adamw import DENSE_STEPS, idle_coefficients
-
-    beta1, beta2, eps, lr, decay = 0.9, 0.999, 1e-8, 3e-3, 1 - 3e-3 * 0.01
-    n = DENSE_STEPS + 2000
+def _schedule(n, beta1, beta2, eps, lr, decay):
+    """Per step 0..n at a constant lr: the bias corrections and what RowSparseAdamW
+    records for its catch-ups."""
     s = np.arange(n + 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         bc1, bc2_sqrt = 1 - beta1 ** s, np.sqrt(1 - beta2 ** s)
         gain = np.where(s > 0, lr / bc1 * bc2_sqrt, 0.0)
-    log_decay = np.log(decay) * s
-    eps_scaled = eps * bc2_sqrt
+    return bc1, bc2_sqrt, np.log(decay) * s, gain, eps * bc2_sqrt
+
+
+def test_idle_coefficients_and_sums_match_the_steps_one_by_one():
+    from skhash.nash._row_sparse_adamw import (
+        DENSE_STEPS,
+        idle_coefficients,
+        idle_sum_coefficients,
+    )
+
+    beta1, beta2, eps, lr, decay = 0.9, 0.999, 1e-8, 3e-3, 1 - 3e-3 * 0.01
+    bc1, bc2_sqrt, log_decay, gain, eps_scaled = _schedule(DENSE_STEPS + 2000, beta1, beta2,
+                                                           eps, lr, decay)
     for t0, k in [(DENSE_STEPS, 1), (DENSE_STEPS, 2), (DENSE_STEPS + 3, 40), (600, 1000)]:
         coef = idle_coefficients(t0, t0 + k, log_decay, gain, eps_scaled, beta1, beta2)
+        sums = idle_sum_coefficients(t0, t0 + k, log_decay, gain, eps_scaled, beta1, beta2)
         for m0, v0 in [(1e-3, 1e-6), (-2e-7, 1e-16), (5e-9, 0.0), (0.0, 1e-4)]:
-            w, m, v = 0.2, m0, v0
+            w, m, v, total, kept = 0.2, m0, v0, 0.0, 0.0
             for step in range(t0 + 1, t0 + k + 1):  # AdamW with a zero gradient, float64
                 m, v = beta1 * m, beta2 * v
                 w = w * decay - lr / bc1[step] * m / (np.sqrt(v) / bc2_sqrt[step] + eps)
+                total += w  # the sum an average over the steps needs
+                kept += 0.2 * decay ** (step - t0)
             x = np.sqrt(v0)
             closed = 0.2 * coef[0] - m0 * (coef[1] / (x + coef[2]) + coef[3] / (x + coef[4]))
             moved = abs(w - 0.2 * coef[0])
             assert abs(closed - w) <= 2e-6 * moved + 1e-15, (t0, k, m0, v0)
             assert coef[5] == pytest.approx(beta1 ** k) and coef[6] == pytest.approx(beta2 ** k)
+            assert sums[0] == pytest.approx(kept / 0.2, rel=1e-12)
+            closed = 0.2 * sums[0] - m0 * (sums[1] / (x + sums[2]) + sums[3] / (x + sums[4]))
+            moved = abs(total - kept)
+            assert abs(closed - total) <= 2e-6 * moved + 1e-14 * abs(total), (t0, k, m0, v0)
 
 
 def test_serial_and_parallel_lazy_kernels_give_the_same_bits():
@@ -276,3 +294,50 @@ def test_fit_with_the_lazy_update_agrees_with_updating_every_row(monkeypatch):
     b = fitted[True].network_.encoder.embed.weight.detach().numpy()
     np.testing.assert_allclose(b, a, rtol=0, atol=2e-3 * np.abs(a).max())
     assert (fitted[True].transform(X) != fitted[False].transform(X)).mean() < 0.02
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_lazy_average_agrees_with_the_mean_over_every_step(threads):
+    # start_average: the mean of the weight over the later steps, the rows that sit a
+    # step out summed in closed form when they catch up
+    from skhash.nash._row_sparse_adamw import DENSE_STEPS
+
+    n_steps, start = DENSE_STEPS + 700, DENSE_STEPS + 250
+    means, optimizers = {}, {}
+    for lazy in (False, True):
+        weight = torch.randn(400, 24, generator=torch.Generator().manual_seed(0)) * 0.05
+        capture = BagGradient()
+        optimizer = RowSparseAdamW(weight, capture, lr=3e-3, weight_decay=0.01, lazy=lazy)
+        total = np.zeros((400, 24))
+        previous = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            for step, (indices, rows, inputs, grad_out) in enumerate(_zipf_batches(n_steps)):
+                if step == start:
+                    optimizer.start_average()
+                optimizer._catch_up_batch(indices)  # what the forward pass does
+                capture.indices, capture.rows = indices, rows
+                capture.inputs, capture.grad_out = inputs, grad_out
+                optimizer.step()
+                if step >= start and not lazy:
+                    total += weight.numpy()  # the reference: every step's weights
+        finally:
+            torch.set_num_threads(previous)
+        if lazy:
+            assert optimizer.lazy and (optimizer._last < n_steps).sum() > 100
+        else:
+            means["reference"] = total / (n_steps - start)
+        assert optimizer.n_summed == n_steps - start
+        means[lazy], optimizers[lazy] = optimizer.average(), optimizer
+    np.testing.assert_allclose(means[False], means["reference"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(means[True], means["reference"], rtol=0, atol=5e-6)
+    moved = np.abs(means["reference"] - optimizers[False].weight.numpy()).max()
+    assert moved > 1e-3  # the mean is not the last step's weight
+    assert optimizers[True]._last.min() == n_steps  # average() brought every row up
+
+
+def test_no_average_before_start_average_or_its_first_step():
+    weight, optimizer = _train_first_layer(True, 10)
+    assert optimizer.average() is None
+    optimizer.start_average()
+    assert optimizer.average() is None

@@ -130,10 +130,31 @@ class _TrainingOptimizer:
 
         :class:`RowSparseAdamW` updates only the rows of the words in each mini-batch and
         lets the others catch up when next used: the training calls this before it reads
-        the weights (the averaged epochs, the end of a fit).
+        the weights (the end of a fit; the averaged epochs read the first layer through
+        :meth:`start_average` instead).
         """
         if self.first_layer is not None:
             self.first_layer.make_current()
+
+    def self_averaged(self):
+        """The parameters whose average over steps the optimizer keeps itself (the first
+        layer's weight, on the CPU), which :class:`WeightAverage` is to skip."""
+        return [] if self.first_layer is None else [self.first_layer.weight]
+
+    def start_average(self):
+        """From the next step on, average :meth:`self_averaged`'s parameters over steps
+        (:meth:`RowSparseAdamW.start_average`: without reading every row each step)."""
+        if self.first_layer is not None:
+            self.first_layer.start_average()
+
+    def copy_average(self):
+        """Write the averages of :meth:`self_averaged`'s parameters into them (nothing if
+        no step was averaged)."""
+        if self.first_layer is not None:
+            mean = self.first_layer.average()
+            if mean is not None:
+                with torch.no_grad():
+                    self.first_layer.weight.copy_(torch.from_numpy(mean))
 
     def step(self):
         self.others.step()
@@ -175,7 +196,7 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
     #: RowSparseAdamW's lazy mode: after its first steps it updates only the rows of each
     #: mini-batch's words, the others catching up when next read (False: every row at
     #: every step; tests compare the two; a subclass that reads the weights during
-    #: training other than through WeightAverage sets it False).
+    #: training other than through the training's own averaging sets it False).
     _lazy_first_layer = True
 
     def _build_network(self, n_features, hidden_layer_sizes, n_outputs):  # pragma: no cover
@@ -292,7 +313,7 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
         """Up to ``max_iter`` epochs, stopping early as ``tol``/``n_iter_no_change`` say;
         the weights left are the mean over the steps of the last
         :meth:`_averaged_epochs` epochs, where training got that far."""
-        average = WeightAverage(network)
+        average = WeightAverage(network, skip=optimizer.self_averaged())
         first_averaged = self.max_iter - self._averaged_epochs()
         try:
             self._train_epochs(network, plan, batch_size, optimizer, generator, labels,
@@ -300,6 +321,7 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
         finally:  # the weights are read from here on (and kept if training was stopped)
             optimizer.make_current()
         average.copy_to_module()
+        optimizer.copy_average()
 
     def _train_epochs(self, network, plan, batch_size, optimizer, generator, labels, device,
                       compute_dtype, rng, average, first_averaged):
@@ -307,7 +329,7 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
         n_stale = 0
         for epoch in range(self.max_iter):
             if epoch == first_averaged:
-                optimizer.make_current()  # the average reads every weight at each step
+                optimizer.start_average()  # the first layer's average is the optimizer's
             start = time.perf_counter()
             order = rng.permutation(plan.n_rows) if self.shuffle else None
             total = self._run_epoch(
@@ -338,7 +360,9 @@ class BaseDocumentVAE(HasherMixin, BaseEstimator):
 
     def _training_optimizer(self, network, device):
         """What steps the training: ``zero_grad()``, ``step()``, ``make_current()`` (every
-        weight up to date from then on) and ``param_groups``."""
+        weight up to date from then on), ``param_groups``, and ``self_averaged()``,
+        ``start_average()``, ``copy_average()`` for the parameters whose average over the
+        last steps it keeps itself (see :class:`_TrainingOptimizer`)."""
         return _TrainingOptimizer(self, network, device)
 
     def _make_optimizer(self, params):

@@ -19,11 +19,13 @@ waits; when a later batch contains it, it first takes all the steps it missed at
 before that batch's forward pass reads it (:func:`idle_coefficients`: over steps with a
 zero gradient the moments decay geometrically and the weight's movement is a sum over
 the steps, evaluated by a two-node quadrature that is exact where ``sqrt(v)`` dwarfs
-``eps`` and within about 1e-6 of the step-by-step sum elsewhere). Before the weights
-are read (the averaged last epochs, the end of the fit) every row catches up
-(:meth:`RowSparseAdamW.make_current`) and the dense pass takes over. On 10,000 words a
-batch contains about half the rows, and the lazy update gave no measurable gain (a
-default ng20 fit 39.7 s either way); on large vocabularies it does (measured in the
+``eps`` and within about 1e-6 of the step-by-step sum elsewhere). The average of the
+last epochs' weights (:meth:`RowSparseAdamW.start_average`) stays lazy too: a row that
+sits steps out adds its values over them to its sum in closed form when it catches up
+(:func:`idle_sum_coefficients`, the same quadrature). Before the weights are read (the
+end of the fit) every row catches up (:meth:`RowSparseAdamW.make_current`). On 10,000
+words a batch contains about half the rows, and the lazy update gave no measurable gain
+(a default ng20 fit 39.7 s either way); on large vocabularies it does (measured in the
 user guide).
 
 The update is torch's AdamW (Loshchilov & Hutter, ICLR 2019; ``amsgrad=False``,
@@ -203,9 +205,28 @@ def idle_coefficients(t0, t1, log_decay, gain, eps_scaled, beta1, beta2):
 
     Returns ``A, w1, n1, w2, n2, beta1**k, beta2**k`` (float64).
     """
+    n_terms = max(0, min(t1, t0 + _HORIZON) - t0)
+    later_decay = np.empty(n_terms)
+    for i in range(n_terms):
+        later_decay[i] = np.exp(log_decay[t1] - log_decay[t0 + 1 + i])
+    weights, points, mass, first = _idle_measure(t0, later_decay, gain, eps_scaled, beta1,
+                                                 beta2)
+    k = t1 - t0
+    decay = np.exp(log_decay[t1] - log_decay[t0])
+    if mass <= 0.0:  # step sizes of 0: nothing moves
+        return decay, 0.0, 1.0, 0.0, 1.0, beta1 ** k, beta2 ** k
+    w_lo, n_lo, w_hi, n_hi = _two_nodes(mass, first, weights, points)
+    return decay, w_lo, n_lo, w_hi, n_hi, beta1 ** k, beta2 ** k
+
+
+@njit(cache=True, nogil=True)
+def _idle_measure(t0, factors, gain, eps_scaled, beta1, beta2):
+    """The terms of the idle steps ``t0 + 1 ..`` (as many as ``factors``): weights
+    ``factors[i] * gain[s] * r**j`` at points ``e_s`` (:func:`idle_coefficients`), their
+    sum and first moment."""
     r = beta1 / np.sqrt(beta2)
     inv_sqrt_b2 = 1.0 / np.sqrt(beta2)
-    n_terms = max(0, min(t1, t0 + _HORIZON) - t0)
+    n_terms = factors.shape[0]
     weights = np.empty(n_terms)
     points = np.empty(n_terms)
     rj = 1.0
@@ -216,24 +237,30 @@ def idle_coefficients(t0, t1, log_decay, gain, eps_scaled, beta1, beta2):
         s = t0 + 1 + i
         rj *= r
         eps_growth *= inv_sqrt_b2
-        weights[i] = np.exp(log_decay[t1] - log_decay[s]) * gain[s] * rj
+        weights[i] = factors[i] * gain[s] * rj
         points[i] = eps_scaled[s] * eps_growth
         mass += weights[i]
         first += weights[i] * points[i]
-    k = t1 - t0
-    decay = np.exp(log_decay[t1] - log_decay[t0])
-    if mass <= 0.0:  # step sizes of 0: nothing moves
-        return decay, 0.0, 1.0, 0.0, 1.0, beta1 ** k, beta2 ** k
+    return weights, points, mass, first
+
+
+@njit(cache=True, nogil=True)
+def _two_nodes(mass, first, weights, points):
+    """The two-node Gaussian quadrature of the measure with ``weights`` (summing to
+    ``mass``, with first moment ``first``) at ``points``: ``w_lo, n_lo, w_hi, n_hi`` so
+    that ``sum_i weights[i] / (x + points[i]) ~ w_lo / (x + n_lo) + w_hi / (x + n_hi)``."""
+    if mass <= 0.0:
+        return 0.0, 1.0, 0.0, 1.0
     mean = first / mass
     # the Jacobi matrix of the measure, on the points scaled by their mean
     spread = 0.0
     skew = 0.0
-    for i in range(n_terms):
+    for i in range(weights.shape[0]):
         u = points[i] / mean - 1.0
         spread += weights[i] * u * u
         skew += weights[i] * (u + 1.0) * u * u
     if spread <= 1e-30 * mass:  # one point (or all equal): one node carries it all
-        return decay, mass, mean, 0.0, mean, beta1 ** k, beta2 ** k
+        return mass, mean, 0.0, mean
     a0 = 1.0
     a1 = skew / spread
     b1 = spread / mass
@@ -242,17 +269,56 @@ def idle_coefficients(t0, t1, log_decay, gain, eps_scaled, beta1, beta2):
     lo = 0.5 * (a0 + a1) - root
     hi = 0.5 * (a0 + a1) + root
     w_lo = mass * b1 / (b1 + (lo - a0) ** 2)
-    w_hi = mass - w_lo
-    return decay, w_lo, lo * mean, w_hi, hi * mean, beta1 ** k, beta2 ** k
+    return w_lo, lo * mean, mass - w_lo, hi * mean
+
+
+@njit(cache=True, nogil=True)
+def idle_sum_coefficients(t0, t1, log_decay, gain, eps_scaled, beta1, beta2):
+    """The sum of one weight's values after each of the zero-gradient steps ``t0 + 1 ..
+    t1`` (what an average over steps needs), as five numbers.
+
+    With :func:`idle_coefficients`' notation, the weight after step ``t`` is ``A_t * w0 -
+    m0 * F_t(sqrt(v0))``, so the sum over the steps is ``S * w0 - m0 * G(sqrt(v0))``:
+    ``S`` the sum of the ``A_t`` and ``G(x) = sum_s C_s * gain[s] * r**j / (x + e_s)``,
+    ``C_s`` the sum over ``t = s .. t1`` of the decay from step ``s`` to step ``t``. ``G``
+    has the points of ``F`` with other weights, and the same two-node quadrature.
+
+    Returns ``S, w1, n1, w2, n2`` (float64).
+    """
+    # C_s for s = t1 down to t0 + 1: C_t1 = 1, C_s = 1 + decay(s + 1) * C_{s + 1}
+    k = t1 - t0
+    carry = np.empty(k)
+    acc = 0.0
+    for i in range(k - 1, -1, -1):
+        s = t0 + 1 + i
+        acc = 1.0 + (np.exp(log_decay[s + 1] - log_decay[s]) * acc if s < t1 else 0.0)
+        carry[i] = acc
+    total = np.exp(log_decay[t0 + 1] - log_decay[t0]) * carry[0] if k > 0 else 0.0
+    n_terms = max(0, min(t1, t0 + _HORIZON) - t0)
+    weights, points, mass, first = _idle_measure(t0, carry[:n_terms], gain, eps_scaled,
+                                                 beta1, beta2)
+    w_lo, n_lo, w_hi, n_hi = _two_nodes(mass, first, weights, points)
+    return total, w_lo, n_lo, w_hi, n_hi
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy", inline="always")
-def _catch_up_row(w_t, m_t, v_t, coef):
-    """Apply the idle steps of ``coef`` (see :func:`idle_coefficients`) to one row."""
+def _catch_up_row(w_t, m_t, v_t, coef, sum_t, sum_coef, summing):
+    """Apply the idle steps of ``coef`` (see :func:`idle_coefficients`) to one row; with
+    ``summing``, first add the row's values over those steps to ``sum_t``
+    (:func:`idle_sum_coefficients`' ``sum_coef``)."""
     decay = np.float32(coef[0])
     w1, n1, w2, n2 = (np.float32(coef[1]), np.float32(coef[2]), np.float32(coef[3]),
                       np.float32(coef[4]))
     m_factor, v_factor = np.float32(coef[5]), np.float32(coef[6])
+    if summing:
+        total = np.float32(sum_coef[0])
+        g1, p1, g2, p2 = (np.float32(sum_coef[1]), np.float32(sum_coef[2]),
+                          np.float32(sum_coef[3]), np.float32(sum_coef[4]))
+        for c in range(w_t.shape[0]):
+            x = np.sqrt(v_t[c])
+            a = x + p1
+            b = a + (p2 - p1)
+            sum_t[c] += w_t[c] * total - m_t[c] * (g1 * b + g2 * a) / (a * b)
     for c in range(w_t.shape[0]):
         m0 = m_t[c]
         v0 = v_t[c]
@@ -265,17 +331,22 @@ def _catch_up_row(w_t, m_t, v_t, coef):
 
 
 @njit(cache=True, nogil=True)
-def _catch_up_plan(row_list, last, t1, log_decay, gain, eps_scaled, beta1, beta2):
+def _catch_up_plan(row_list, last, t1, log_decay, gain, eps_scaled, beta1, beta2, summing):
     """The coefficients of catching each of ``row_list`` up from ``last[row]`` to ``t1``:
-    an array indexed by ``last[row]`` (computed once for each distinct one)."""
+    arrays indexed by ``last[row]`` (computed once for each distinct one), those of
+    :func:`idle_coefficients` and, with ``summing``, of :func:`idle_sum_coefficients`."""
     coefs = np.zeros((t1 + 1, _N_COEF))
+    sum_coefs = np.zeros((t1 + 1 if summing else 1, 5))
     known = np.zeros(t1 + 1, dtype=np.bool_)
     for i in range(row_list.shape[0]):
         t0 = last[row_list[i]]
         if t0 < t1 and not known[t0]:
             coefs[t0] = idle_coefficients(t0, t1, log_decay, gain, eps_scaled, beta1, beta2)
+            if summing:
+                sum_coefs[t0] = idle_sum_coefficients(t0, t1, log_decay, gain, eps_scaled,
+                                                      beta1, beta2)
             known[t0] = True
-    return coefs
+    return coefs, sum_coefs
 
 
 @njit(cache=True, nogil=True)
@@ -296,55 +367,64 @@ def touched_rows(ptr):
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy", inline="always")
-def _lazy_block(block, touched, coefs, last, step, weight, exp_avg, exp_avg_sq, ptr, order,
-                rows, inputs, grad_out, beta1, beta2, eps, decay, step_size,
-                bias_correction2_sqrt, grad):
-    """Catch up and update the touched rows of one block of ``touched``."""
+def _lazy_block(block, touched, coefs, sum_coefs, sums, summing, last, step, weight,
+                exp_avg, exp_avg_sq, ptr, order, rows, inputs, grad_out, beta1, beta2, eps,
+                decay, step_size, bias_correction2_sqrt, grad):
+    """Catch up and update the touched rows of one block of ``touched`` (and, with
+    ``summing``, add their values over the steps to ``sums``)."""
     stop = min(touched.shape[0], (block + 1) * _ROW_BLOCK)
     for i in range(block * _ROW_BLOCK, stop):
         t = touched[i]
         w_t, m_t, v_t = weight[t], exp_avg[t], exp_avg_sq[t]
+        sum_t = sums[t] if summing else w_t
         if last[t] < step - 1:
-            _catch_up_row(w_t, m_t, v_t, coefs[last[t]])
+            _catch_up_row(w_t, m_t, v_t, coefs[last[t]], sum_t,
+                          sum_coefs[last[t] if summing else 0], summing)
         _gradient_step(t, w_t, m_t, v_t, ptr, order, rows, inputs, grad_out, beta1, beta2,
                        eps, decay, step_size, bias_correction2_sqrt, grad)
+        if summing:
+            for c in range(w_t.shape[0]):
+                sum_t[c] += w_t[c]
         last[t] = step
 
 
 @njit(**_FLAGS)
 def adamw_bag_lazy_serial(weight, exp_avg, exp_avg_sq, last, step, log_decay, gain,
-                          eps_scaled, ptr, order, rows, inputs, grad_out, lr, beta1, beta2,
-                          eps, weight_decay, bias_correction1, bias_correction2_sqrt):
+                          eps_scaled, sums, summing, ptr, order, rows, inputs, grad_out, lr,
+                          beta1, beta2, eps, weight_decay, bias_correction1,
+                          bias_correction2_sqrt):
     """Step ``step`` of :func:`adamw_bag_update_serial` on the batch's rows only.
 
     Each row the batch contains is first brought from ``last[row]`` to step ``step - 1``
     by :func:`idle_coefficients` (its steps without a gradient, at once), then updated
-    with its gradient, and ``last[row]`` set to ``step``; the other rows wait.
+    with its gradient, and ``last[row]`` set to ``step``; the other rows wait. With
+    ``summing``, each such row's values after those steps are added to ``sums[row]``.
     """
     d = weight.shape[1]
     touched = touched_rows(ptr)
-    coefs = _catch_up_plan(touched, last, step - 1, log_decay, gain, eps_scaled,
-                           np.float64(beta1), np.float64(beta2))
+    coefs, sum_coefs = _catch_up_plan(touched, last, step - 1, log_decay, gain, eps_scaled,
+                                      np.float64(beta1), np.float64(beta2), summing)
     grad = np.empty(d, dtype=np.float32)
     for block in range((touched.shape[0] + _ROW_BLOCK - 1) // _ROW_BLOCK):
-        _lazy_block(block, touched, coefs, last, step, weight, exp_avg, exp_avg_sq, ptr,
-                    order, rows, inputs, grad_out, beta1, beta2, eps,
+        _lazy_block(block, touched, coefs, sum_coefs, sums, summing, last, step, weight,
+                    exp_avg, exp_avg_sq, ptr, order, rows, inputs, grad_out, beta1, beta2, eps,
                     np.float32(1.0) - lr * weight_decay, lr / bias_correction1,
                     bias_correction2_sqrt, grad)
 
 
 @njit(parallel=True, **_FLAGS)
 def adamw_bag_lazy_parallel(weight, exp_avg, exp_avg_sq, last, step, log_decay, gain,
-                            eps_scaled, ptr, order, rows, inputs, grad_out, lr, beta1, beta2,
-                            eps, weight_decay, bias_correction1, bias_correction2_sqrt):
+                            eps_scaled, sums, summing, ptr, order, rows, inputs, grad_out, lr,
+                            beta1, beta2, eps, weight_decay, bias_correction1,
+                            bias_correction2_sqrt):
     """:func:`adamw_bag_lazy_serial` with its blocks of rows spread over numba's threads."""
     d = weight.shape[1]
     touched = touched_rows(ptr)
-    coefs = _catch_up_plan(touched, last, step - 1, log_decay, gain, eps_scaled,
-                           np.float64(beta1), np.float64(beta2))
+    coefs, sum_coefs = _catch_up_plan(touched, last, step - 1, log_decay, gain, eps_scaled,
+                                      np.float64(beta1), np.float64(beta2), summing)
     for block in prange((touched.shape[0] + _ROW_BLOCK - 1) // _ROW_BLOCK):
-        _lazy_block(block, touched, coefs, last, step, weight, exp_avg, exp_avg_sq, ptr,
-                    order, rows, inputs, grad_out, beta1, beta2, eps,
+        _lazy_block(block, touched, coefs, sum_coefs, sums, summing, last, step, weight,
+                    exp_avg, exp_avg_sq, ptr, order, rows, inputs, grad_out, beta1, beta2, eps,
                     np.float32(1.0) - lr * weight_decay, lr / bias_correction1,
                     bias_correction2_sqrt, np.empty(d, dtype=np.float32))
 
@@ -370,44 +450,56 @@ def _distinct_stale(indices, last, step):
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy", inline="always")
-def _catch_up_block(block, stale, coefs, last, step, weight, exp_avg, exp_avg_sq):
+def _catch_up_block(block, stale, coefs, sum_coefs, sums, summing, last, step, weight,
+                    exp_avg, exp_avg_sq):
     for i in range(block * _ROW_BLOCK, min(stale.shape[0], (block + 1) * _ROW_BLOCK)):
         t = stale[i]
-        _catch_up_row(weight[t], exp_avg[t], exp_avg_sq[t], coefs[last[t]])
+        _catch_up_row(weight[t], exp_avg[t], exp_avg_sq[t], coefs[last[t]],
+                      sums[t] if summing else weight[t],
+                      sum_coefs[last[t] if summing else 0], summing)
         last[t] = step
 
 
 @njit(**_FLAGS)
 def catch_up_rows_serial(weight, exp_avg, exp_avg_sq, last, step, indices, log_decay, gain,
-                         eps_scaled, beta1, beta2):
+                         eps_scaled, beta1, beta2, sums, summing):
     """Bring the rows ``indices`` names from ``last[row]`` to step ``step`` (idle steps),
-    each once, and set their ``last``."""
+    each once, and set their ``last`` (with ``summing``, adding their values over those
+    steps to ``sums``)."""
     stale = _distinct_stale(indices, last, step)
-    coefs = _catch_up_plan(stale, last, step, log_decay, gain, eps_scaled, beta1, beta2)
+    coefs, sum_coefs = _catch_up_plan(stale, last, step, log_decay, gain, eps_scaled, beta1,
+                                      beta2, summing)
     for block in range((stale.shape[0] + _ROW_BLOCK - 1) // _ROW_BLOCK):
-        _catch_up_block(block, stale, coefs, last, step, weight, exp_avg, exp_avg_sq)
+        _catch_up_block(block, stale, coefs, sum_coefs, sums, summing, last, step, weight,
+                        exp_avg, exp_avg_sq)
 
 
 @njit(parallel=True, **_FLAGS)
 def catch_up_rows_parallel(weight, exp_avg, exp_avg_sq, last, step, indices, log_decay, gain,
-                           eps_scaled, beta1, beta2):
+                           eps_scaled, beta1, beta2, sums, summing):
     """:func:`catch_up_rows_serial` with its blocks of rows spread over numba's threads."""
     stale = _distinct_stale(indices, last, step)
-    coefs = _catch_up_plan(stale, last, step, log_decay, gain, eps_scaled, beta1, beta2)
+    coefs, sum_coefs = _catch_up_plan(stale, last, step, log_decay, gain, eps_scaled, beta1,
+                                      beta2, summing)
     for block in prange((stale.shape[0] + _ROW_BLOCK - 1) // _ROW_BLOCK):
-        _catch_up_block(block, stale, coefs, last, step, weight, exp_avg, exp_avg_sq)
+        _catch_up_block(block, stale, coefs, sum_coefs, sums, summing, last, step, weight,
+                        exp_avg, exp_avg_sq)
 
 
 @njit(**_FLAGS)
 def catch_up_all(weight, exp_avg, exp_avg_sq, last, step, log_decay, gain, eps_scaled, beta1,
-                 beta2):
-    """Bring every row from ``last[row]`` to step ``step`` (idle steps) and set ``last``."""
+                 beta2, sums, summing):
+    """Bring every row from ``last[row]`` to step ``step`` (idle steps) and set ``last``
+    (with ``summing``, adding their values over those steps to ``sums``)."""
     n = weight.shape[0]
     every = np.arange(n)
-    coefs = _catch_up_plan(every, last, step, log_decay, gain, eps_scaled, beta1, beta2)
+    coefs, sum_coefs = _catch_up_plan(every, last, step, log_decay, gain, eps_scaled, beta1,
+                                      beta2, summing)
     for t in range(n):
         if last[t] < step:
-            _catch_up_row(weight[t], exp_avg[t], exp_avg_sq[t], coefs[last[t]])
+            _catch_up_row(weight[t], exp_avg[t], exp_avg_sq[t], coefs[last[t]],
+                          sums[t] if summing else weight[t],
+                          sum_coefs[last[t] if summing else 0], summing)
             last[t] = step
 
 
@@ -436,7 +528,9 @@ class RowSparseAdamW:
     last update (:func:`idle_coefficients`), then its own. The other rows wait, so a step
     costs the batch's rows rather than the whole vocabulary's. :meth:`make_current`
     brings every row up to date and from then on updates every row at each step (what
-    the training does before it averages the weights, and at its end). The lazy and the
+    the training does at its end). :meth:`start_average` keeps, from then on, each
+    row's sum over the steps, the idle ones added in closed form as the row catches up
+    (:func:`idle_sum_coefficients`); :meth:`average` gives the mean. The lazy and the
     dense updates agree to rounding, except for a weight whose second moment is within a
     few ``eps`` of zero.
 
@@ -491,6 +585,11 @@ class RowSparseAdamW:
         self._gain = np.zeros(64)
         self._eps_scaled = np.zeros(64)
         self._betas = self.param_groups[0]["betas"]
+        # the sum of each row's values over the steps since start_average (a dummy row
+        # until then) and the number of those steps
+        self._sums = np.zeros((1, weight.shape[1]), dtype=np.float32)
+        self.summing = False
+        self.n_summed = 0
         capture.before_forward = self._catch_up_batch
 
     def _record(self, decay, step_size, bias_correction2_sqrt, eps):
@@ -534,11 +633,16 @@ class RowSparseAdamW:
         if self.lazy and self.n_steps > DENSE_STEPS:
             update = adamw_bag_lazy_parallel if threads > 1 else adamw_bag_lazy_serial
             update(weight, self.exp_avg, self.exp_avg_sq, self._last, self.n_steps,
-                   self._log_decay, self._gain, self._eps_scaled, *batch)
+                   self._log_decay, self._gain, self._eps_scaled, self._sums, self.summing,
+                   *batch)
         else:
             update = adamw_bag_update_parallel if threads > 1 else adamw_bag_update_serial
             update(weight, self.exp_avg, self.exp_avg_sq, *batch)
             self._last.fill(self.n_steps)
+            if self.summing:
+                self._sums += weight
+        if self.summing:
+            self.n_summed += 1
         cap.indices = cap.rows = cap.inputs = cap.grad_out = None
 
     def _threads(self):
@@ -555,14 +659,36 @@ class RowSparseAdamW:
         kernel = catch_up_rows_parallel if self._threads() > 1 else catch_up_rows_serial
         kernel(self.weight.detach().numpy(), self.exp_avg, self.exp_avg_sq, self._last,
                self.n_steps, indices.numpy(), self._log_decay, self._gain, self._eps_scaled,
-               float(beta1), float(beta2))
+               float(beta1), float(beta2), self._sums, self.summing)
 
-    def make_current(self):
-        """Bring every row up to date (the steps each has missed) and update every row at
-        each later step: what must happen before the weight is read."""
+    def _catch_up_all(self):
         if self.lazy:
             beta1, beta2 = self._betas
             catch_up_all(self.weight.detach().numpy(), self.exp_avg, self.exp_avg_sq,
                          self._last, self.n_steps, self._log_decay, self._gain,
-                         self._eps_scaled, float(beta1), float(beta2))
+                         self._eps_scaled, float(beta1), float(beta2), self._sums,
+                         self.summing)
+
+    def make_current(self):
+        """Bring every row up to date (the steps each has missed) and update every row at
+        each later step: what must happen before the weight is read."""
+        self._catch_up_all()
         self.lazy = False
+
+    def start_average(self):
+        """Average the weight over the steps from here on, without reading every row at
+        each step: a row's values over the steps it sits out are summed in closed form
+        (:func:`idle_sum_coefficients`) when it catches up. :meth:`average` gives the
+        mean."""
+        self._catch_up_all()
+        self._sums = np.zeros(tuple(self.weight.shape), dtype=np.float32)
+        self.summing = True
+        self.n_summed = 0
+
+    def average(self):
+        """The mean of the weight over the steps since :meth:`start_average` (every row
+        brought up to date first), as a float32 array; None before any such step."""
+        if not self.summing or self.n_summed == 0:
+            return None
+        self._catch_up_all()
+        return self._sums / np.float32(self.n_summed)

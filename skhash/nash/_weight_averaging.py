@@ -18,6 +18,9 @@ class WeightAverage:
     module : torch.nn.Module
         The network being trained; its parameters are read at each :meth:`update` and
         written once, by :meth:`copy_to_module`.
+    skip : list of torch.nn.Parameter, default=()
+        Parameters left out (averaged elsewhere: the first layer's weight by
+        :class:`~skhash.nash._row_sparse_adamw.RowSparseAdamW`).
 
     Attributes
     ----------
@@ -39,8 +42,9 @@ class WeightAverage:
     (3.0, 3)
     """
 
-    def __init__(self, module):
-        self._params = list(module.parameters())
+    def __init__(self, module, skip=()):
+        skipped = {id(p) for p in skip}
+        self._params = [p for p in module.parameters() if id(p) not in skipped]
         self._means = None
         self.n_averaged = 0
 
