@@ -213,8 +213,6 @@ def idle_coefficients(t0, t1, log_decay, gain, eps_scaled, beta1, beta2):
                                                  beta2)
     k = t1 - t0
     decay = np.exp(log_decay[t1] - log_decay[t0])
-    if mass <= 0.0:  # step sizes of 0: nothing moves
-        return decay, 0.0, 1.0, 0.0, 1.0, beta1 ** k, beta2 ** k
     w_lo, n_lo, w_hi, n_hi = _two_nodes(mass, first, weights, points)
     return decay, w_lo, n_lo, w_hi, n_hi, beta1 ** k, beta2 ** k
 
@@ -249,7 +247,7 @@ def _two_nodes(mass, first, weights, points):
     """The two-node Gaussian quadrature of the measure with ``weights`` (summing to
     ``mass``, with first moment ``first``) at ``points``: ``w_lo, n_lo, w_hi, n_hi`` so
     that ``sum_i weights[i] / (x + points[i]) ~ w_lo / (x + n_lo) + w_hi / (x + n_hi)``."""
-    if mass <= 0.0:
+    if mass <= 0.0:  # step sizes of 0: nothing moves
         return 0.0, 1.0, 0.0, 1.0
     mean = first / mass
     # the Jacobi matrix of the measure, on the points scaled by their mean
@@ -486,23 +484,6 @@ def catch_up_rows_parallel(weight, exp_avg, exp_avg_sq, last, step, indices, log
                         exp_avg, exp_avg_sq)
 
 
-@njit(**_FLAGS)
-def catch_up_all(weight, exp_avg, exp_avg_sq, last, step, log_decay, gain, eps_scaled, beta1,
-                 beta2, sums, summing):
-    """Bring every row from ``last[row]`` to step ``step`` (idle steps) and set ``last``
-    (with ``summing``, adding their values over those steps to ``sums``)."""
-    n = weight.shape[0]
-    every = np.arange(n)
-    coefs, sum_coefs = _catch_up_plan(every, last, step, log_decay, gain, eps_scaled, beta1,
-                                      beta2, summing)
-    for t in range(n):
-        if last[t] < step:
-            _catch_up_row(weight[t], exp_avg[t], exp_avg_sq[t], coefs[last[t]],
-                          sums[t] if summing else weight[t],
-                          sum_coefs[last[t] if summing else 0], summing)
-            last[t] = step
-
-
 class BagGradient:
     """What the first layer's backward pass leaves for :class:`RowSparseAdamW`.
 
@@ -651,23 +632,22 @@ class RowSparseAdamW:
             numba.set_num_threads(threads)
         return threads
 
-    def _catch_up_batch(self, indices):
-        """Before a forward pass: bring the rows of the batch's terms up to date."""
-        if not self.lazy or self.n_steps <= DENSE_STEPS:
-            return
+    def _catch_up(self, rows):
+        """Bring ``rows`` (term indices, repeats allowed) up to the last step."""
         beta1, beta2 = self._betas
         kernel = catch_up_rows_parallel if self._threads() > 1 else catch_up_rows_serial
         kernel(self.weight.detach().numpy(), self.exp_avg, self.exp_avg_sq, self._last,
-               self.n_steps, indices.numpy(), self._log_decay, self._gain, self._eps_scaled,
+               self.n_steps, rows, self._log_decay, self._gain, self._eps_scaled,
                float(beta1), float(beta2), self._sums, self.summing)
+
+    def _catch_up_batch(self, indices):
+        """Before a forward pass: bring the rows of the batch's terms up to date."""
+        if self.lazy and self.n_steps > DENSE_STEPS:
+            self._catch_up(indices.numpy())
 
     def _catch_up_all(self):
         if self.lazy:
-            beta1, beta2 = self._betas
-            catch_up_all(self.weight.detach().numpy(), self.exp_avg, self.exp_avg_sq,
-                         self._last, self.n_steps, self._log_decay, self._gain,
-                         self._eps_scaled, float(beta1), float(beta2), self._sums,
-                         self.summing)
+            self._catch_up(np.arange(self.weight.shape[0]))
 
     def make_current(self):
         """Bring every row up to date (the steps each has missed) and update every row at
