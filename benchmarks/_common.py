@@ -158,3 +158,39 @@ def machine_line():
         f"{platform.python_version()} torch {torch.__version__} sklearn {sklearn.__version__} "
         f"numpy {np.__version__} skhash {skhash.__version__}{gpu}"
     )
+
+
+def add_fit_options(parser):
+    """The options of the scripts that fit NASHHasher at its defaults against ITQ (one fit
+    of each per seed): ``--seeds``, ``--bits``, ``--max-iter``, ``--out``."""
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--bits", type=int, default=32)
+    parser.add_argument("--max-iter", type=int, default=None,
+                        help="epochs (default: NASHHasher's)")
+    parser.add_argument("--out", type=Path, default=None, help="CSV of the per-seed rows")
+
+
+def nash_and_itq(X_train, y_train, X_test, y_test, seed, n_bits, **params):
+    """Fit NASHHasher (``params`` on top of its defaults) and ITQ at ``n_bits`` with
+    ``seed``; the test rows query the training rows. Returns the fitted NASHHasher, its
+    fit seconds and the precision@100 of both."""
+    from skhash import NASHHasher
+    from skhash.baselines import ITQHasher
+    from skhash.metrics import precision_at_k
+
+    start = time.perf_counter()
+    hasher = NASHHasher(n_bits, random_state=seed, **params).fit(X_train)
+    fit_s = time.perf_counter() - start
+    nash = precision_at_k(hasher.transform(X_test), y_test, hasher.transform(X_train), y_train,
+                          k=100)
+    itq = ITQHasher(n_bits, random_state=seed).fit(X_train)
+    itq_p = precision_at_k(itq.transform(X_test), y_test, itq.transform(X_train), y_train,
+                           k=100)
+    return hasher, fit_s, nash, itq_p
+
+
+def mean_spread(values):
+    """``"mean ± std"`` of a column of per-seed values (population std), a fixed 16
+    characters wide; the mean alone, padded, for one value."""
+    spread = f" ± {values.std(ddof=0):.4f}" if len(values) > 1 else ""
+    return f"{values.mean():.4f}{spread:9s}"

@@ -20,7 +20,6 @@ import gzip
 import json
 import re
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,11 +28,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import MultiLabelBinarizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import data_folder, machine_line  # noqa: E402
+from _common import (  # noqa: E402
+    add_fit_options, data_folder, machine_line, mean_spread, nash_and_itq,
+)
 
-from skhash import NASHHasher  # noqa: E402
-from skhash.baselines import ITQHasher  # noqa: E402
-from skhash.metrics import cosine_precision_at_k, precision_at_k  # noqa: E402
+from skhash.metrics import cosine_precision_at_k  # noqa: E402
 
 #: Vectorizer settings by name: TfidfVectorizer's defaults, then vocabularies cut by
 #: document frequency or by size.
@@ -54,16 +53,17 @@ def strip_headers(text):
     return text.partition("\n\n")[2] if _HEADER.match(text) else text
 
 
-def load_raw(folder):
-    """Training and test texts of ``raw.jsonl.gz`` and their labels: 1-D class names
-    where every document has one label, else a 0/1 indicator matrix."""
+def load_raw(folder, text_of=strip_headers):
+    """Training and test texts of ``raw.jsonl.gz`` (each passed through ``text_of``) and
+    their labels: 1-D class names where every document has one label, else a 0/1
+    indicator matrix."""
     texts = {"train": [], "test": []}
     labels = {"train": [], "test": []}
     with gzip.open(Path(folder) / "raw.jsonl.gz", "rt", encoding="utf-8") as fh:
         for line in fh:
             doc = json.loads(line)
             if doc["split"] in texts:
-                texts[doc["split"]].append(strip_headers(doc["text"]))
+                texts[doc["split"]].append(text_of(doc["text"]))
                 labels[doc["split"]].append(tuple(doc["labels"]))
     if all(len(t) == 1 for split in labels.values() for t in split):
         y = {s: np.array([t[0] for t in labels[s]]) for s in labels}
@@ -100,14 +100,8 @@ def run(folder, vocabularies, seeds, n_bits=32, max_iter=None, decoded=("default
             params = {} if max_iter is None else {"max_iter": max_iter}
             if cap != "default":
                 params["max_decoded_features"] = None if cap == "all" else cap
-            start = time.perf_counter()
-            hasher = NASHHasher(n_bits, random_state=seed, **params).fit(X_train)
-            fit_s = time.perf_counter() - start
-            nash = precision_at_k(hasher.transform(X_test), y["test"],
-                                  hasher.transform(X_train), y["train"], k=100)
-            itq = ITQHasher(n_bits, random_state=seed).fit(X_train)
-            itq_p = precision_at_k(itq.transform(X_test), y["test"], itq.transform(X_train),
-                                   y["train"], k=100)
+            hasher, fit_s, nash, itq_p = nash_and_itq(X_train, y["train"], X_test, y["test"],
+                                                      seed, n_bits, **params)
             n_decoded = (X_train.shape[1] if hasher.decoded_features_ is None
                          else hasher.decoded_features_.shape[0])
             rows.append(dict(dataset=Path(folder).name, vocabulary=name,
@@ -128,12 +122,10 @@ def table(results):
              f"{'ITQ':>6s} {'cosine':>6s}"]
     keys = ["dataset", "vocabulary", "n_decoded"]
     for (dataset, name, n_decoded), part in results.groupby(keys, sort=False):
-        nash = part["nash"]
-        spread = f" ± {nash.std(ddof=0):.4f}" if len(part) > 1 else ""
         lines.append(
             f"{dataset:8s} {name:10s} {part['n_features'].iloc[0]:7d} {n_decoded:7d} "
             f"{part['nnz_per_doc'].iloc[0]:7.1f} {part['fit_s'].mean():8.1f} "
-            f"{(part['fit_s'] / part['epochs']).mean():7.2f}  {nash.mean():.4f}{spread:9s} "
+            f"{(part['fit_s'] / part['epochs']).mean():7.2f}  {mean_spread(part['nash'])} "
             f"{part['itq'].mean():.4f} {part['cosine'].iloc[0]:.4f}")
     return lines
 
@@ -146,11 +138,7 @@ def main(argv=None):
                         choices=sorted(VOCABULARIES))
     parser.add_argument("--decoded", nargs="+", type=decoded_option, default=["default"],
                         help="max_decoded_features of the fits: default, all or a count")
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--bits", type=int, default=32)
-    parser.add_argument("--max-iter", type=int, default=None,
-                        help="epochs (default: NASHHasher's)")
-    parser.add_argument("--out", type=Path, default=None, help="CSV of the per-seed rows")
+    add_fit_options(parser)
     args = parser.parse_args(argv)
     print(machine_line())
     print(f"NASHHasher defaults, {args.bits} bits, seeds {args.seeds}; TfidfVectorizer "

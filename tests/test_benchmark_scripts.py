@@ -696,3 +696,57 @@ def test_bench_vocabulary_fits_each_vocabulary_and_seed(data_folder, tmp_path, c
 def test_bench_vocabulary_refuses_a_bad_decoded_count():
     with pytest.raises(SystemExit):
         _bench_vocabulary().main(["--decoded", "0"])
+
+
+def _bench_corpus_shape():
+    return _benchmark("bench_corpus_shape")
+
+
+def test_bench_corpus_shape_titles_are_subjects_or_first_lines():
+    title_of = _bench_corpus_shape().title_of
+    assert title_of("From: a@b.c\nSubject: Re: RE:  Disk drives \nLines: 3\n\nBody.") == (
+        "Disk drives")
+    # a Subject line in the body is not the post's title; a post without one has none
+    assert title_of("From: a@b.c\nLines: 3\n\nSubject: in the body") == ""
+    assert title_of("COCOA REVIEW\nShowers: continued.\n\nMore.") == "COCOA REVIEW"
+    assert title_of("one line") == "one line"
+
+
+def test_bench_corpus_shape_subsets_are_fixed_and_checked():
+    module = _bench_corpus_shape()
+    first = module.training_subset(50, 10)
+    assert first.tolist() == sorted(set(first.tolist())) and len(first) == 10
+    assert first.tolist() == module.training_subset(50, 10).tolist()
+    assert module.training_subset(5, "all").tolist() == [0, 1, 2, 3, 4]
+    with pytest.raises(SystemExit, match="only 50 documents"):
+        module.training_subset(50, 51)
+    with pytest.raises(SystemExit):
+        module.main(["--sizes", "1"])
+
+
+def test_bench_corpus_shape_fits_each_setting_and_seed(data_folder, tmp_path, capsys):
+    texts, y = make_topic_corpus(160, n_topics=4, random_state=1)
+    with gzip.open(data_folder / "raw.jsonl.gz", "wt", encoding="utf-8") as fh:
+        for i, (text, label) in enumerate(zip(texts, y)):
+            split = "train" if i < 120 else "test"
+            title = " ".join(text.split()[:4])
+            fh.write(json.dumps({"id": i, "text": f"From: x\nSubject: Re: {title}\n\n{text}",
+                                 "labels": [str(label)], "split": split}) + "\n")
+    out = tmp_path / "shape.csv"
+    results = _bench_corpus_shape().main([
+        "--data", str(data_folder), "--sizes", "60", "all", "--seeds", "0", "1",
+        "--bits", "8", "--max-iter", "2", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert list(results["setting"]) == ["docs=60"] * 2 + ["docs=all"] * 2 + ["titles"] * 2
+    assert list(results["n_train"]) == [60, 60, 200, 200, 120, 120]
+    assert (results["epochs"] == 2).all()
+    # the titles' vocabulary is the training subjects' words, "Re:" dropped
+    titles = [" ".join(t.split()[:4]) for t in texts[:120]]
+    n_words = len(TfidfVectorizer().fit(titles).vocabulary_)
+    assert results["nnz_per_doc"].iloc[4] <= 4 and n_words > 4
+    for column in ("nash", "itq", "cosine"):
+        assert results[column].between(0, 1).all()
+    assert results["cosine"].iloc[0] == results["cosine"].iloc[1]
+    lines = [line for line in printed.splitlines() if line.startswith("topics ")]
+    assert [line.split()[1] for line in lines] == ["docs=60", "docs=all", "titles"]
+    assert pd.read_csv(out).shape == (6, results.shape[1])

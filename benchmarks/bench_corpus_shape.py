@@ -1,0 +1,169 @@
+"""NASHHasher's defaults on corpora shaped unlike the shared sets: few documents, short texts.
+
+The defaults were chosen on two corpora of 7,747 and 10,257 training documents of about
+50 distinct words each. This script measures them where a user's corpus differs:
+
+- ``--sizes``: random subsets of a data folder's training documents (its TF-IDF vectors,
+  ``X_train.npz``; one subset per size, the same for every seed), queried by all its test
+  documents;
+- titles (unless ``--no-titles``): each document of the folder's ``raw.jsonl.gz`` cut to
+  its title, the ``Subject`` line of an e-mail or news post (leading "Re:"s removed), or
+  else the text's first line (Reuters' headlines), vectorized by a default
+  ``TfidfVectorizer`` fitted on the training titles (the file's ``split`` field); the test
+  titles query the training titles.
+
+Printed per setting: training documents, distinct words a document, documents without
+a known word (training / test), fit seconds, NASHHasher's precision@100 (mean ± std over
+the seeds) and, in the same run on the same vectors, ITQ at the same length and
+full-precision TF-IDF cosine. Where a query has fewer than 100 relevant training
+documents its precision@100 is capped below 1 for every method alike: compare methods
+within a row, not across rows.
+
+    python benchmarks/bench_corpus_shape.py --data ng20 reuters
+    python benchmarks/bench_corpus_shape.py --data ng20 --sizes 1000 all --no-titles
+"""
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (  # noqa: E402
+    add_fit_options, data_folder, load_corpus, machine_line, mean_spread,
+    nash_and_itq,
+)
+from bench_vocabulary import load_raw  # noqa: E402
+
+from skhash.metrics import cosine_precision_at_k  # noqa: E402
+
+#: Seed of the training subsets (one subset per size, whatever the fits' seeds).
+SUBSET_SEED = 12345
+
+_HEADER = re.compile(r"^[A-Za-z][\w-]*: ")
+_SUBJECT = re.compile(r"^Subject:[ \t]*(.*)$", re.MULTILINE | re.IGNORECASE)
+_REPLY = re.compile(r"^(\s*re\s*:\s*)+", re.IGNORECASE)
+
+
+def title_of(text):
+    """A document's title: the ``Subject`` header of a post whose text starts with
+    headers (leading "Re:"s removed; empty if it has none), else its first line."""
+    if _HEADER.match(text):
+        header = text.partition("\n\n")[0]
+        found = _SUBJECT.search(header)
+        return _REPLY.sub("", found.group(1)).strip() if found else ""
+    return text.split("\n", 1)[0].strip()
+
+
+def size_option(value):
+    """``--sizes`` values: "all" or a positive number of training documents."""
+    if value == "all":
+        return value
+    try:
+        size = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: 'all' or a number of documents") from None
+    if size < 2:
+        raise argparse.ArgumentTypeError(f"{value!r}: at least 2 documents")
+    return size
+
+
+def training_subset(n_total, size, seed=SUBSET_SEED):
+    """Ascending row indices of ``size`` training documents drawn without replacement
+    (all ``n_total`` for "all"), or a SystemExit if there are not that many."""
+    if size == "all":
+        return np.arange(n_total)
+    if size > n_total:
+        raise SystemExit(f"--sizes {size}: the training set has only {n_total} documents")
+    return np.sort(np.random.RandomState(seed).permutation(n_total)[:size])
+
+
+def evaluate(setting, dataset, X_train, y_train, X_test, y_test, seeds, n_bits, max_iter):
+    """NASHHasher (each seed), ITQ (each seed) and cosine on one train/test pair: a row
+    per seed."""
+    cosine = cosine_precision_at_k(X_test, y_test, X_train, y_train, k=100)
+    shape = dict(dataset=dataset, setting=setting, n_train=X_train.shape[0],
+                 nnz_per_doc=X_train.nnz / X_train.shape[0],
+                 empty_train=int((X_train.getnnz(axis=1) == 0).sum()),
+                 empty_test=int((X_test.getnnz(axis=1) == 0).sum()), cosine=cosine)
+    rows = []
+    for seed in seeds:
+        params = {} if max_iter is None else {"max_iter": max_iter}
+        hasher, fit_s, nash, itq_p = nash_and_itq(X_train, y_train, X_test, y_test, seed,
+                                                  n_bits, **params)
+        rows.append(dict(shape, seed=seed, fit_s=fit_s, epochs=hasher.n_iter_, nash=nash,
+                         itq=itq_p))
+        print(f"  {dataset} {setting}, seed {seed}: fit {fit_s:.1f} s, NASH {nash:.4f}, "
+              f"ITQ {itq_p:.4f}, cosine {cosine:.4f}", flush=True)
+    return rows
+
+
+def run_sizes(folder, sizes, seeds, n_bits=32, max_iter=None):
+    """Rows of :func:`evaluate` for each training subset size."""
+    X_train, y_train, X_test, y_test = load_corpus(folder, "test")
+    rows = []
+    for size in sizes:
+        keep = training_subset(X_train.shape[0], size)
+        rows += evaluate(f"docs={size}", Path(folder).name, X_train[keep], y_train[keep],
+                         X_test, y_test, seeds, n_bits, max_iter)
+    return rows
+
+
+def run_titles(folder, seeds, n_bits=32, max_iter=None):
+    """Rows of :func:`evaluate` for the documents' titles (:func:`title_of`)."""
+    texts, y = load_raw(folder, text_of=title_of)
+    vectorizer = TfidfVectorizer()
+    X_train = vectorizer.fit_transform(texts["train"])
+    X_test = vectorizer.transform(texts["test"])
+    return evaluate("titles", Path(folder).name, X_train, y["train"], X_test, y["test"], seeds,
+                    n_bits, max_iter)
+
+
+def table(results):
+    """One line per (dataset, setting): means over the seeds."""
+    lines = [f"{'dataset':8s} {'setting':10s} {'docs':>6s} {'nnz/doc':>7s} {'empty':>9s} "
+             f"{'fit (s)':>7s}  {'NASH p@100':>16s} {'ITQ':>6s} {'cosine':>6s}"]
+    for (dataset, setting), part in results.groupby(["dataset", "setting"], sort=False):
+        first = part.iloc[0]
+        empty = f"{first['empty_train']}/{first['empty_test']}"
+        lines.append(
+            f"{dataset:8s} {setting:10s} {first['n_train']:6d} {first['nnz_per_doc']:7.1f} "
+            f"{empty:>9s} {part['fit_s'].mean():7.1f}  {mean_spread(part['nash'])} "
+            f"{part['itq'].mean():.4f} {first['cosine']:.4f}")
+    return lines
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", nargs="+", default=["ng20"],
+                        help="data folders (or names under SKHASH_DATA); titles need a "
+                             "raw.jsonl.gz there")
+    parser.add_argument("--sizes", nargs="*", type=size_option,
+                        default=[500, 1000, 2500, 5000, "all"],
+                        help="training subset sizes (none: skip)")
+    parser.add_argument("--no-titles", dest="titles", action="store_false",
+                        help="skip the titles")
+    add_fit_options(parser)
+    args = parser.parse_args(argv)
+    print(machine_line())
+    print(f"NASHHasher defaults, {args.bits} bits, seeds {args.seeds}; training subsets "
+          f"{args.sizes} (subset seed {SUBSET_SEED}); titles: {args.titles}")
+    rows = []
+    for name in args.data:
+        folder = data_folder(name)
+        rows += run_sizes(folder, args.sizes, args.seeds, args.bits, args.max_iter)
+        if args.titles:
+            rows += run_titles(folder, args.seeds, args.bits, args.max_iter)
+    results = pd.DataFrame(rows)
+    print("\n".join(table(results)))
+    if args.out is not None:
+        results.to_csv(args.out, index=False)
+    return results
+
+
+if __name__ == "__main__":
+    main()
