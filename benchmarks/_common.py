@@ -170,20 +170,22 @@ def add_fit_options(parser):
     parser.add_argument("--out", type=Path, default=None, help="CSV of the per-seed rows")
 
 
-def nash_and_itq(X_train, y_train, X_test, y_test, seed, n_bits, **params):
+def nash_and_itq(X_train, y_train, X_test, y_test, seed, n_bits, fit_rows=None, **params):
     """Fit NASHHasher (``params`` on top of its defaults) and ITQ at ``n_bits`` with
-    ``seed``; the test rows query the training rows. Returns the fitted NASHHasher, its
-    fit seconds and the precision@100 of both."""
+    ``seed`` on the training rows (or on ``fit_rows`` of them only); the test rows query
+    all the training rows. Returns the fitted NASHHasher, its fit seconds and the
+    precision@100 of both."""
     from skhash import NASHHasher
     from skhash.baselines import ITQHasher
     from skhash.metrics import precision_at_k
 
+    X_fit = X_train if fit_rows is None else X_train[fit_rows]
     start = time.perf_counter()
-    hasher = NASHHasher(n_bits, random_state=seed, **params).fit(X_train)
+    hasher = NASHHasher(n_bits, random_state=seed, **params).fit(X_fit)
     fit_s = time.perf_counter() - start
     nash = precision_at_k(hasher.transform(X_test), y_test, hasher.transform(X_train), y_train,
                           k=100)
-    itq = ITQHasher(n_bits, random_state=seed).fit(X_train)
+    itq = ITQHasher(n_bits, random_state=seed).fit(X_fit)
     itq_p = precision_at_k(itq.transform(X_test), y_test, itq.transform(X_train), y_train,
                            k=100)
     return hasher, fit_s, nash, itq_p

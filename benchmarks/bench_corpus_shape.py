@@ -6,13 +6,17 @@ The defaults were chosen on two corpora of 7,747 and 10,257 training documents o
 - ``--sizes``: random subsets of a data folder's training documents (its TF-IDF vectors,
   ``X_train.npz``; one subset per size, the same for every seed), queried by all its test
   documents;
+- ``--samples``: NASHHasher and ITQ fitted on such a subset only, then encoding every
+  training document, which the test documents query (a large collection hashed by a
+  model trained on a sample of it);
 - titles (unless ``--no-titles``): each document of the folder's ``raw.jsonl.gz`` cut to
   its title, the ``Subject`` line of an e-mail or news post (leading "Re:"s removed), or
   else the text's first line (Reuters' headlines), vectorized by a default
   ``TfidfVectorizer`` fitted on the training titles (the file's ``split`` field); the test
   titles query the training titles.
 
-Printed per setting: training documents, distinct words a document, documents without
+Printed per setting: training documents, those the hashers were fitted on, distinct
+words a document, documents without
 a known word (training / test), fit seconds, NASHHasher's precision@100 (mean ± std over
 the seeds) and, in the same run on the same vectors, ITQ at the same length and
 full-precision TF-IDF cosine. Where a query has fewer than 100 relevant training
@@ -21,6 +25,8 @@ within a row, not across rows.
 
     python benchmarks/bench_corpus_shape.py --data ng20 reuters
     python benchmarks/bench_corpus_shape.py --data ng20 --sizes 1000 all --no-titles
+    python benchmarks/bench_corpus_shape.py --data ng20 reuters --sizes --samples 1000 2500 \
+        --no-titles
 """
 
 import argparse
@@ -82,11 +88,13 @@ def training_subset(n_total, size, seed=SUBSET_SEED):
     return np.sort(np.random.RandomState(seed).permutation(n_total)[:size])
 
 
-def evaluate(setting, dataset, X_train, y_train, X_test, y_test, seeds, n_bits, max_iter):
-    """NASHHasher (each seed), ITQ (each seed) and cosine on one train/test pair: a row
-    per seed."""
+def evaluate(setting, dataset, X_train, y_train, X_test, y_test, seeds, n_bits, max_iter,
+             fit_rows=None):
+    """NASHHasher (each seed), ITQ (each seed) and cosine on one train/test pair, the
+    hashers fitted on the training rows or on ``fit_rows`` of them: a row per seed."""
     cosine = cosine_precision_at_k(X_test, y_test, X_train, y_train, k=100)
-    shape = dict(dataset=dataset, setting=setting, n_train=X_train.shape[0],
+    n_fit = X_train.shape[0] if fit_rows is None else len(fit_rows)
+    shape = dict(dataset=dataset, setting=setting, n_train=X_train.shape[0], n_fit=n_fit,
                  nnz_per_doc=X_train.nnz / X_train.shape[0],
                  empty_train=int((X_train.getnnz(axis=1) == 0).sum()),
                  empty_test=int((X_test.getnnz(axis=1) == 0).sum()), cosine=cosine)
@@ -94,7 +102,7 @@ def evaluate(setting, dataset, X_train, y_train, X_test, y_test, seeds, n_bits, 
     for seed in seeds:
         params = {} if max_iter is None else {"max_iter": max_iter}
         hasher, fit_s, nash, itq_p = nash_and_itq(X_train, y_train, X_test, y_test, seed,
-                                                  n_bits, **params)
+                                                  n_bits, fit_rows, **params)
         rows.append(dict(shape, seed=seed, fit_s=fit_s, epochs=hasher.n_iter_, nash=nash,
                          itq=itq_p))
         print(f"  {dataset} {setting}, seed {seed}: fit {fit_s:.1f} s, NASH {nash:.4f}, "
@@ -113,6 +121,18 @@ def run_sizes(folder, sizes, seeds, n_bits=32, max_iter=None):
     return rows
 
 
+def run_samples(folder, sizes, seeds, n_bits=32, max_iter=None):
+    """Rows of :func:`evaluate` with the hashers fitted on each training subset size and
+    the whole training set as the database."""
+    X_train, y_train, X_test, y_test = load_corpus(folder, "test")
+    rows = []
+    for size in sizes:
+        keep = training_subset(X_train.shape[0], size)
+        rows += evaluate(f"sample={size}", Path(folder).name, X_train, y_train, X_test,
+                         y_test, seeds, n_bits, max_iter, fit_rows=keep)
+    return rows
+
+
 def run_titles(folder, seeds, n_bits=32, max_iter=None):
     """Rows of :func:`evaluate` for the documents' titles (:func:`title_of`)."""
     texts, y = load_raw(folder, text_of=title_of)
@@ -125,13 +145,14 @@ def run_titles(folder, seeds, n_bits=32, max_iter=None):
 
 def table(results):
     """One line per (dataset, setting): means over the seeds."""
-    lines = [f"{'dataset':8s} {'setting':10s} {'docs':>6s} {'nnz/doc':>7s} {'empty':>9s} "
-             f"{'fit (s)':>7s}  {'NASH p@100':>16s} {'ITQ':>6s} {'cosine':>6s}"]
+    lines = [f"{'dataset':8s} {'setting':11s} {'docs':>6s} {'fitted':>6s} {'nnz/doc':>7s} "
+             f"{'empty':>9s} {'fit (s)':>7s}  {'NASH p@100':>16s} {'ITQ':>6s} {'cosine':>6s}"]
     for (dataset, setting), part in results.groupby(["dataset", "setting"], sort=False):
         first = part.iloc[0]
         empty = f"{first['empty_train']}/{first['empty_test']}"
         lines.append(
-            f"{dataset:8s} {setting:10s} {first['n_train']:6d} {first['nnz_per_doc']:7.1f} "
+            f"{dataset:8s} {setting:11s} {first['n_train']:6d} {first['n_fit']:6d} "
+            f"{first['nnz_per_doc']:7.1f} "
             f"{empty:>9s} {part['fit_s'].mean():7.1f}  {mean_spread(part['nash'])} "
             f"{part['itq'].mean():.4f} {first['cosine']:.4f}")
     return lines
@@ -145,17 +166,22 @@ def main(argv=None):
     parser.add_argument("--sizes", nargs="*", type=size_option,
                         default=[500, 1000, 2500, 5000, "all"],
                         help="training subset sizes (none: skip)")
+    parser.add_argument("--samples", nargs="*", type=size_option, default=[],
+                        help="sizes of the subsets the hashers are fitted on, every "
+                             "training document encoded (default: none)")
     parser.add_argument("--no-titles", dest="titles", action="store_false",
                         help="skip the titles")
     add_fit_options(parser)
     args = parser.parse_args(argv)
     print(machine_line())
     print(f"NASHHasher defaults, {args.bits} bits, seeds {args.seeds}; training subsets "
-          f"{args.sizes} (subset seed {SUBSET_SEED}); titles: {args.titles}")
+          f"{args.sizes}, fitted on subsets {args.samples} (subset seed {SUBSET_SEED}); "
+          f"titles: {args.titles}")
     rows = []
     for name in args.data:
         folder = data_folder(name)
         rows += run_sizes(folder, args.sizes, args.seeds, args.bits, args.max_iter)
+        rows += run_samples(folder, args.samples, args.seeds, args.bits, args.max_iter)
         if args.titles:
             rows += run_titles(folder, args.seeds, args.bits, args.max_iter)
     results = pd.DataFrame(rows)

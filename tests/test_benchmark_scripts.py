@@ -734,19 +734,25 @@ def test_bench_corpus_shape_fits_each_setting_and_seed(data_folder, tmp_path, ca
                                  "labels": [str(label)], "split": split}) + "\n")
     out = tmp_path / "shape.csv"
     results = _bench_corpus_shape().main([
-        "--data", str(data_folder), "--sizes", "60", "all", "--seeds", "0", "1",
-        "--bits", "8", "--max-iter", "2", "--out", str(out)])
+        "--data", str(data_folder), "--sizes", "60", "all", "--samples", "50", "--seeds",
+        "0", "1", "--bits", "8", "--max-iter", "2", "--out", str(out)])
     printed = capsys.readouterr().out
-    assert list(results["setting"]) == ["docs=60"] * 2 + ["docs=all"] * 2 + ["titles"] * 2
-    assert list(results["n_train"]) == [60, 60, 200, 200, 120, 120]
+    assert list(results["setting"]) == (["docs=60"] * 2 + ["docs=all"] * 2 + ["sample=50"] * 2
+                                        + ["titles"] * 2)
+    assert list(results["n_train"]) == [60, 60, 200, 200, 200, 200, 120, 120]
+    assert list(results["n_fit"]) == [60, 60, 200, 200, 50, 50, 120, 120]
+    # fitted on a sample, the hashers still encode (and search) every training document:
+    # the cosine reference is the whole training set's
+    assert results["cosine"].iloc[4] == results["cosine"].iloc[2]
     assert (results["epochs"] == 2).all()
     # the titles' vocabulary is the training subjects' words, "Re:" dropped
     titles = [" ".join(t.split()[:4]) for t in texts[:120]]
     n_words = len(TfidfVectorizer().fit(titles).vocabulary_)
-    assert results["nnz_per_doc"].iloc[4] <= 4 and n_words > 4
+    assert results["nnz_per_doc"].iloc[6] <= 4 and n_words > 4
     for column in ("nash", "itq", "cosine"):
         assert results[column].between(0, 1).all()
     assert results["cosine"].iloc[0] == results["cosine"].iloc[1]
     lines = [line for line in printed.splitlines() if line.startswith("topics ")]
-    assert [line.split()[1] for line in lines] == ["docs=60", "docs=all", "titles"]
-    assert pd.read_csv(out).shape == (6, results.shape[1])
+    assert [line.split()[1] for line in lines] == ["docs=60", "docs=all", "sample=50",
+                                                   "titles"]
+    assert pd.read_csv(out).shape == (8, results.shape[1])
