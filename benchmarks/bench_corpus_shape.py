@@ -16,10 +16,9 @@ The defaults were chosen on two corpora of 7,747 and 10,257 training documents o
   titles query the training titles.
 
 Printed per setting: training documents, those the hashers were fitted on, distinct
-words a document, documents without
-a known word (training / test), fit seconds, NASHHasher's precision@100 (mean ± std over
-the seeds) and, in the same run on the same vectors, ITQ at the same length and
-full-precision TF-IDF cosine. Where a query has fewer than 100 relevant training
+words a document, documents without a known word (training / test), fit seconds,
+NASHHasher's precision@100 (mean ± std over the seeds) and, in the same run on the same
+vectors, ITQ at the same length and full-precision TF-IDF cosine. Where a query has fewer than 100 relevant training
 documents its precision@100 is capped below 1 for every method alike: compare methods
 within a row, not across rows.
 
@@ -43,14 +42,13 @@ from _common import (  # noqa: E402
     add_fit_options, data_folder, load_corpus, machine_line, mean_spread,
     nash_and_itq,
 )
-from bench_vocabulary import load_raw  # noqa: E402
+from bench_vocabulary import HEADER, load_raw  # noqa: E402
 
 from skhash.metrics import cosine_precision_at_k  # noqa: E402
 
 #: Seed of the training subsets (one subset per size, whatever the fits' seeds).
 SUBSET_SEED = 12345
 
-_HEADER = re.compile(r"^[A-Za-z][\w-]*: ")
 _SUBJECT = re.compile(r"^Subject:[ \t]*(.*)$", re.MULTILINE | re.IGNORECASE)
 _REPLY = re.compile(r"^(\s*re\s*:\s*)+", re.IGNORECASE)
 
@@ -58,7 +56,7 @@ _REPLY = re.compile(r"^(\s*re\s*:\s*)+", re.IGNORECASE)
 def title_of(text):
     """A document's title: the ``Subject`` header of a post whose text starts with
     headers (leading "Re:"s removed; empty if it has none), else its first line."""
-    if _HEADER.match(text):
+    if HEADER.match(text):
         header = text.partition("\n\n")[0]
         found = _SUBJECT.search(header)
         return _REPLY.sub("", found.group(1)).strip() if found else ""

@@ -44,13 +44,14 @@ VOCABULARIES = {
     "max20k": {"max_features": 20000},
 }
 
-_HEADER = re.compile(r"^[A-Za-z][\w-]*: ")
+#: A header line of an e-mail or news post ("Name: value").
+HEADER = re.compile(r"^[A-Za-z][\w-]*: ")
 
 
 def strip_headers(text):
     """The body of an e-mail or news post (after the first blank line) where the text
     starts with a header line (``Name: value``); other texts unchanged."""
-    return text.partition("\n\n")[2] if _HEADER.match(text) else text
+    return text.partition("\n\n")[2] if HEADER.match(text) else text
 
 
 def load_raw(folder, text_of=strip_headers):
