@@ -120,7 +120,9 @@ class NASHHasher(BaseNASH):
         See ``tol``.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling and the sampling of bits and noise. Torch's and
-        NumPy's global generators are left as they were.
+        NumPy's global generators are left as they were. A seed gives the same codes on
+        the same machine with the same number of torch threads (the BLAS may round a
+        product differently on another: see the user guide).
     device : str, default="cpu"
         Torch device to train on (``"cpu"``, ``"cuda"``, ``"cuda:1"``...). The fitted
         network is kept on the CPU, where ``transform`` runs, so a model trained on a GPU
