@@ -9,6 +9,8 @@ The defaults were chosen on two corpora of 7,747 and 10,257 training documents o
 - ``--samples``: NASHHasher and ITQ fitted on such a subset only, then encoding every
   training document, which the test documents query (a large collection hashed by a
   model trained on a sample of it);
+- ``--counts``: the folder's raw term counts (``X_{split}_counts.npz``: what
+  ``CountVectorizer`` gives) instead of its TF-IDF vectors, all training documents;
 - titles (unless ``--no-titles``): each document of the folder's ``raw.jsonl.gz`` cut to
   its title, the ``Subject`` line of an e-mail or news post (leading "Re:"s removed), or
   else the text's first line (Reuters' headlines), vectorized by a default
@@ -18,14 +20,15 @@ The defaults were chosen on two corpora of 7,747 and 10,257 training documents o
 Printed per setting: training documents, those the hashers were fitted on, distinct
 words a document, documents without a known word (training / test), fit seconds,
 NASHHasher's precision@100 (mean ± std over the seeds) and, in the same run on the same
-vectors, ITQ at the same length and full-precision TF-IDF cosine. Where a query has fewer than 100 relevant training
-documents its precision@100 is capped below 1 for every method alike: compare methods
-within a row, not across rows.
+vectors, ITQ at the same length and full-precision cosine. Where a query has fewer than
+100 relevant training documents its precision@100 is capped below 1 for every method
+alike: compare methods within a row, not across rows.
 
     python benchmarks/bench_corpus_shape.py --data ng20 reuters
     python benchmarks/bench_corpus_shape.py --data ng20 --sizes 1000 all --no-titles
     python benchmarks/bench_corpus_shape.py --data ng20 reuters --sizes --samples 1000 2500 \
         --no-titles
+    python benchmarks/bench_corpus_shape.py --data ng20 reuters --sizes --counts --no-titles
 """
 
 import argparse
@@ -39,7 +42,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
-    add_fit_options, data_folder, load_corpus, machine_line, mean_spread,
+    add_fit_options, data_folder, load_corpus, load_split, machine_line, mean_spread,
     nash_and_itq,
 )
 from bench_vocabulary import HEADER, load_raw  # noqa: E402
@@ -131,6 +134,14 @@ def run_samples(folder, sizes, seeds, n_bits=32, max_iter=None):
     return rows
 
 
+def run_counts(folder, seeds, n_bits=32, max_iter=None):
+    """Rows of :func:`evaluate` for the folder's raw term counts."""
+    X_train, y_train = load_split(folder, "train", counts=True)
+    X_test, y_test = load_split(folder, "test", counts=True)
+    return evaluate("counts", Path(folder).name, X_train, y_train, X_test, y_test, seeds,
+                    n_bits, max_iter)
+
+
 def run_titles(folder, seeds, n_bits=32, max_iter=None):
     """Rows of :func:`evaluate` for the documents' titles (:func:`title_of`)."""
     texts, y = load_raw(folder, text_of=title_of)
@@ -167,6 +178,8 @@ def main(argv=None):
     parser.add_argument("--samples", nargs="*", type=size_option, default=[],
                         help="sizes of the subsets the hashers are fitted on, every "
                              "training document encoded (default: none)")
+    parser.add_argument("--counts", action="store_true",
+                        help="also fit the raw term counts (X_{split}_counts.npz)")
     parser.add_argument("--no-titles", dest="titles", action="store_false",
                         help="skip the titles")
     add_fit_options(parser)
@@ -174,12 +187,14 @@ def main(argv=None):
     print(machine_line())
     print(f"NASHHasher defaults, {args.bits} bits, seeds {args.seeds}; training subsets "
           f"{args.sizes}, fitted on subsets {args.samples} (subset seed {SUBSET_SEED}); "
-          f"titles: {args.titles}")
+          f"counts: {args.counts}; titles: {args.titles}")
     rows = []
     for name in args.data:
         folder = data_folder(name)
         rows += run_sizes(folder, args.sizes, args.seeds, args.bits, args.max_iter)
         rows += run_samples(folder, args.samples, args.seeds, args.bits, args.max_iter)
+        if args.counts:
+            rows += run_counts(folder, args.seeds, args.bits, args.max_iter)
         if args.titles:
             rows += run_titles(folder, args.seeds, args.bits, args.max_iter)
     results = pd.DataFrame(rows)

@@ -756,3 +756,27 @@ def test_bench_corpus_shape_fits_each_setting_and_seed(data_folder, tmp_path, ca
     assert [line.split()[1] for line in lines] == ["docs=60", "docs=all", "sample=50",
                                                    "titles"]
     assert pd.read_csv(out).shape == (8, results.shape[1])
+
+
+def test_bench_corpus_shape_fits_the_raw_counts(data_folder):
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    texts, y = make_topic_corpus(300, n_topics=4, random_state=0)
+    counts = CountVectorizer().fit(texts[:200])
+    for split, rows in (("train", slice(0, 200)), ("test", slice(200, 260))):
+        sp.save_npz(data_folder / f"X_{split}_counts.npz",
+                    counts.transform(texts[rows]).astype(np.float32))
+    results = _bench_corpus_shape().main([
+        "--data", str(data_folder), "--sizes", "--counts", "--no-titles", "--seeds", "0",
+        "--bits", "8", "--max-iter", "2"])
+    assert list(results["setting"]) == ["counts"]
+    assert results["n_train"].iloc[0] == 200 and results["epochs"].iloc[0] == 2
+    # the reference was computed on the counts files, not on the TF-IDF ones
+    from skhash.metrics import cosine_precision_at_k
+
+    X, X_test = (sp.load_npz(data_folder / f"X_{s}_counts.npz") for s in ("train", "test"))
+    y_train, y_test = (np.load(data_folder / f"y_{s}.npy") for s in ("train", "test"))
+    assert results["cosine"].iloc[0] == cosine_precision_at_k(X_test, y_test, X, y_train, k=100)
+    assert results["nnz_per_doc"].iloc[0] == X.nnz / 200
+    for column in ("nash", "itq", "cosine"):
+        assert results[column].between(0, 1).all()
