@@ -196,3 +196,14 @@ def mean_spread(values):
     characters wide; the mean alone, padded, for one value."""
     spread = f" ± {values.std(ddof=0):.4f}" if len(values) > 1 else ""
     return f"{values.mean():.4f}{spread:9s}"
+
+
+#: The header of :func:`quality_cells`' columns.
+QUALITY_HEADER = f"{'NASH p@100':>16s} {'ITQ':>6s} {'cosine':>6s}"
+
+
+def quality_cells(part):
+    """The last cells of a table line of :func:`nash_and_itq` rows (one setting, a row per
+    seed, columns ``nash``, ``itq``, ``cosine``): NASH's mean ± std, ITQ's mean and the
+    cosine reference (the same for every seed)."""
+    return f"{mean_spread(part['nash'])} {part['itq'].mean():.4f} {part['cosine'].iloc[0]:.4f}"

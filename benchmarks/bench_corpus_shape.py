@@ -42,8 +42,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
-    add_fit_options, data_folder, load_corpus, load_split, machine_line, mean_spread,
-    nash_and_itq,
+    QUALITY_HEADER, add_fit_options, data_folder, load_corpus, load_split, machine_line,
+    nash_and_itq, quality_cells,
 )
 from bench_vocabulary import HEADER, load_raw  # noqa: E402
 
@@ -111,26 +111,20 @@ def evaluate(setting, dataset, X_train, y_train, X_test, y_test, seeds, n_bits, 
     return rows
 
 
-def run_sizes(folder, sizes, seeds, n_bits=32, max_iter=None):
-    """Rows of :func:`evaluate` for each training subset size."""
+def run_subsets(folder, sizes, seeds, n_bits=32, max_iter=None, search_all=False):
+    """Rows of :func:`evaluate` for each training subset size: the hashers fitted on the
+    subset, which is the database (``docs=size``), or, with ``search_all``, the whole
+    training set encoded and searched (``sample=size``)."""
     X_train, y_train, X_test, y_test = load_corpus(folder, "test")
     rows = []
     for size in sizes:
         keep = training_subset(X_train.shape[0], size)
-        rows += evaluate(f"docs={size}", Path(folder).name, X_train[keep], y_train[keep],
-                         X_test, y_test, seeds, n_bits, max_iter)
-    return rows
-
-
-def run_samples(folder, sizes, seeds, n_bits=32, max_iter=None):
-    """Rows of :func:`evaluate` with the hashers fitted on each training subset size and
-    the whole training set as the database."""
-    X_train, y_train, X_test, y_test = load_corpus(folder, "test")
-    rows = []
-    for size in sizes:
-        keep = training_subset(X_train.shape[0], size)
-        rows += evaluate(f"sample={size}", Path(folder).name, X_train, y_train, X_test,
-                         y_test, seeds, n_bits, max_iter, fit_rows=keep)
+        if search_all:
+            rows += evaluate(f"sample={size}", Path(folder).name, X_train, y_train, X_test,
+                             y_test, seeds, n_bits, max_iter, fit_rows=keep)
+        else:
+            rows += evaluate(f"docs={size}", Path(folder).name, X_train[keep], y_train[keep],
+                             X_test, y_test, seeds, n_bits, max_iter)
     return rows
 
 
@@ -155,15 +149,14 @@ def run_titles(folder, seeds, n_bits=32, max_iter=None):
 def table(results):
     """One line per (dataset, setting): means over the seeds."""
     lines = [f"{'dataset':8s} {'setting':11s} {'docs':>6s} {'fitted':>6s} {'nnz/doc':>7s} "
-             f"{'empty':>9s} {'fit (s)':>7s}  {'NASH p@100':>16s} {'ITQ':>6s} {'cosine':>6s}"]
+             f"{'empty':>9s} {'fit (s)':>7s}  {QUALITY_HEADER}"]
     for (dataset, setting), part in results.groupby(["dataset", "setting"], sort=False):
         first = part.iloc[0]
         empty = f"{first['empty_train']}/{first['empty_test']}"
         lines.append(
             f"{dataset:8s} {setting:11s} {first['n_train']:6d} {first['n_fit']:6d} "
-            f"{first['nnz_per_doc']:7.1f} "
-            f"{empty:>9s} {part['fit_s'].mean():7.1f}  {mean_spread(part['nash'])} "
-            f"{part['itq'].mean():.4f} {first['cosine']:.4f}")
+            f"{first['nnz_per_doc']:7.1f} {empty:>9s} {part['fit_s'].mean():7.1f}  "
+            f"{quality_cells(part)}")
     return lines
 
 
@@ -191,8 +184,9 @@ def main(argv=None):
     rows = []
     for name in args.data:
         folder = data_folder(name)
-        rows += run_sizes(folder, args.sizes, args.seeds, args.bits, args.max_iter)
-        rows += run_samples(folder, args.samples, args.seeds, args.bits, args.max_iter)
+        rows += run_subsets(folder, args.sizes, args.seeds, args.bits, args.max_iter)
+        rows += run_subsets(folder, args.samples, args.seeds, args.bits, args.max_iter,
+                            search_all=True)
         if args.counts:
             rows += run_counts(folder, args.seeds, args.bits, args.max_iter)
         if args.titles:

@@ -29,7 +29,7 @@ from sklearn.preprocessing import MultiLabelBinarizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
-    add_fit_options, data_folder, machine_line, mean_spread, nash_and_itq,
+    QUALITY_HEADER, add_fit_options, data_folder, machine_line, nash_and_itq, quality_cells,
 )
 
 from skhash.metrics import cosine_precision_at_k  # noqa: E402
@@ -119,15 +119,13 @@ def run(folder, vocabularies, seeds, n_bits=32, max_iter=None, decoded=("default
 def table(results):
     """One line per (dataset, vocabulary): means over the seeds."""
     lines = [f"{'dataset':8s} {'vocabulary':10s} {'terms':>7s} {'decoded':>7s} "
-             f"{'nnz/doc':>7s} {'fit (s)':>8s} {'s/epoch':>7s}  {'NASH p@100':>16s} "
-             f"{'ITQ':>6s} {'cosine':>6s}"]
+             f"{'nnz/doc':>7s} {'fit (s)':>8s} {'s/epoch':>7s}  {QUALITY_HEADER}"]
     keys = ["dataset", "vocabulary", "n_decoded"]
     for (dataset, name, n_decoded), part in results.groupby(keys, sort=False):
         lines.append(
             f"{dataset:8s} {name:10s} {part['n_features'].iloc[0]:7d} {n_decoded:7d} "
             f"{part['nnz_per_doc'].iloc[0]:7.1f} {part['fit_s'].mean():8.1f} "
-            f"{(part['fit_s'] / part['epochs']).mean():7.2f}  {mean_spread(part['nash'])} "
-            f"{part['itq'].mean():.4f} {part['cosine'].iloc[0]:.4f}")
+            f"{(part['fit_s'] / part['epochs']).mean():7.2f}  {quality_cells(part)}")
     return lines
 
 
