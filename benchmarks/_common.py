@@ -1,6 +1,7 @@
 """Helpers shared by the benchmark scripts: data folders, machine facts."""
 
 import argparse
+import ast
 import os
 import platform
 import time
@@ -162,12 +163,38 @@ def machine_line():
 
 def add_fit_options(parser):
     """The options of the scripts that fit NASHHasher at its defaults against ITQ (one fit
-    of each per seed): ``--seeds``, ``--bits``, ``--max-iter``, ``--out``."""
+    of each per seed): ``--seeds``, ``--bits``, ``--max-iter``, ``--params``, ``--out``
+    (:func:`fit_params` reads the two that set NASHHasher's parameters)."""
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--bits", type=int, default=32)
     parser.add_argument("--max-iter", type=int, default=None,
                         help="epochs (default: NASHHasher's)")
+    parser.add_argument("--params", nargs="+", type=param_option, default=[],
+                        metavar="NAME=VALUE",
+                        help="NASHHasher parameters instead of its defaults, e.g. "
+                             "target_neighbors=100 neighbor_weight=10 (values read as "
+                             "Python literals)")
     parser.add_argument("--out", type=Path, default=None, help="CSV of the per-seed rows")
+
+
+def param_option(value):
+    """``"name=value"`` -> ``(name, value)``, the value a Python literal (else a string)."""
+    name, sep, text = value.partition("=")
+    if not sep or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"{value!r}: expected NAME=VALUE")
+    try:
+        return name, ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return name, text
+
+
+def fit_params(args):
+    """NASHHasher's parameters set by :func:`add_fit_options`' options (``--params``,
+    then ``--max-iter``), as a dict of keyword arguments."""
+    params = dict(args.params)
+    if args.max_iter is not None:
+        params["max_iter"] = args.max_iter
+    return params
 
 
 def nash_and_itq(X_train, y_train, X_test, y_test, seed, n_bits, fit_rows=None, **params):

@@ -25,6 +25,8 @@ The variants and what they change:
 * neighbours (skhash's opt-in extension, ``target_neighbors=100, neighbor_weight=10``):
   ``nbr100``: neighbours by TF-IDF cosine, as shipped; ``nbr100,weight=2.5``,
   ``nbr100,weight=5``: the same neighbours weighted less (for short codes);
+  ``nbr100,terms=256``, ``nbr100,terms=512``: the neighbours' mean words cut to each
+  document's 256 or 512 strongest (``neighbor_terms``);
   ``nbr100-lsa64``: neighbours by cosine in a 64-dimensional TruncatedSVD projection of
   the L2-normalised rows;
 * training: ``batch=500``; ``batch=500,lr*2``; ``epochs=30``; ``epochs=80``;
@@ -314,6 +316,13 @@ VARIANTS = {
                                                      **kw),
     "nbr100,weight=5": lambda b, s, kw: NASHHasher(b, target_neighbors=100,
                                                    neighbor_weight=5.0, random_state=s, **kw),
+    # the neighbours' words cut to each document's strongest (fewer stored targets)
+    "nbr100,terms=256": lambda b, s, kw: NASHHasher(b, target_neighbors=100,
+                                                    neighbor_weight=10.0, neighbor_terms=256,
+                                                    random_state=s, **kw),
+    "nbr100,terms=512": lambda b, s, kw: NASHHasher(b, target_neighbors=100,
+                                                    neighbor_weight=10.0, neighbor_terms=512,
+                                                    random_state=s, **kw),
     "nbr100-lsa64": lambda b, s, kw: _with_targets(lsa_neighbor_targets)(b, random_state=s,
                                                                          **kw),
     "batch=500": lambda b, s, kw: NASHHasher(b, batch_size=500, random_state=s, **kw),

@@ -29,6 +29,8 @@ alike: compare methods within a row, not across rows.
     python benchmarks/bench_corpus_shape.py --data ng20 reuters --sizes --samples 1000 2500 \
         --no-titles
     python benchmarks/bench_corpus_shape.py --data ng20 reuters --sizes --counts --no-titles
+    python benchmarks/bench_corpus_shape.py --data ng20 reuters \
+        --params target_neighbors=100 neighbor_weight=10   # another setting than the defaults
 """
 
 import argparse
@@ -42,8 +44,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
-    QUALITY_HEADER, add_fit_options, data_folder, load_corpus, load_split, machine_line,
-    nash_and_itq, quality_cells,
+    QUALITY_HEADER, add_fit_options, data_folder, fit_params, load_corpus, load_split,
+    machine_line, nash_and_itq, quality_cells,
 )
 from bench_vocabulary import HEADER, load_raw  # noqa: E402
 
@@ -89,10 +91,11 @@ def training_subset(n_total, size, seed=SUBSET_SEED):
     return np.sort(np.random.RandomState(seed).permutation(n_total)[:size])
 
 
-def evaluate(setting, dataset, X_train, y_train, X_test, y_test, seeds, n_bits, max_iter,
+def evaluate(setting, dataset, X_train, y_train, X_test, y_test, seeds, n_bits, params,
              fit_rows=None):
-    """NASHHasher (each seed), ITQ (each seed) and cosine on one train/test pair, the
-    hashers fitted on the training rows or on ``fit_rows`` of them: a row per seed."""
+    """NASHHasher (``params`` on top of its defaults; each seed), ITQ (each seed) and
+    cosine on one train/test pair, the hashers fitted on the training rows or on
+    ``fit_rows`` of them: a row per seed."""
     cosine = cosine_precision_at_k(X_test, y_test, X_train, y_train, k=100)
     n_fit = X_train.shape[0] if fit_rows is None else len(fit_rows)
     shape = dict(dataset=dataset, setting=setting, n_train=X_train.shape[0], n_fit=n_fit,
@@ -101,7 +104,6 @@ def evaluate(setting, dataset, X_train, y_train, X_test, y_test, seeds, n_bits, 
                  empty_test=int((X_test.getnnz(axis=1) == 0).sum()), cosine=cosine)
     rows = []
     for seed in seeds:
-        params = {} if max_iter is None else {"max_iter": max_iter}
         hasher, fit_s, nash, itq_p = nash_and_itq(X_train, y_train, X_test, y_test, seed,
                                                   n_bits, fit_rows, **params)
         rows.append(dict(shape, seed=seed, fit_s=fit_s, epochs=hasher.n_iter_, nash=nash,
@@ -111,7 +113,7 @@ def evaluate(setting, dataset, X_train, y_train, X_test, y_test, seeds, n_bits, 
     return rows
 
 
-def run_subsets(folder, sizes, seeds, n_bits=32, max_iter=None, search_all=False):
+def run_subsets(folder, sizes, seeds, n_bits=32, params=None, search_all=False):
     """Rows of :func:`evaluate` for each training subset size: the hashers fitted on the
     subset, which is the database (``docs=size``), or, with ``search_all``, the whole
     training set encoded and searched (``sample=size``)."""
@@ -121,29 +123,29 @@ def run_subsets(folder, sizes, seeds, n_bits=32, max_iter=None, search_all=False
         keep = training_subset(X_train.shape[0], size)
         if search_all:
             rows += evaluate(f"sample={size}", Path(folder).name, X_train, y_train, X_test,
-                             y_test, seeds, n_bits, max_iter, fit_rows=keep)
+                             y_test, seeds, n_bits, params or {}, fit_rows=keep)
         else:
             rows += evaluate(f"docs={size}", Path(folder).name, X_train[keep], y_train[keep],
-                             X_test, y_test, seeds, n_bits, max_iter)
+                             X_test, y_test, seeds, n_bits, params or {})
     return rows
 
 
-def run_counts(folder, seeds, n_bits=32, max_iter=None):
+def run_counts(folder, seeds, n_bits=32, params=None):
     """Rows of :func:`evaluate` for the folder's raw term counts."""
     X_train, y_train = load_split(folder, "train", counts=True)
     X_test, y_test = load_split(folder, "test", counts=True)
     return evaluate("counts", Path(folder).name, X_train, y_train, X_test, y_test, seeds,
-                    n_bits, max_iter)
+                    n_bits, params or {})
 
 
-def run_titles(folder, seeds, n_bits=32, max_iter=None):
+def run_titles(folder, seeds, n_bits=32, params=None):
     """Rows of :func:`evaluate` for the documents' titles (:func:`title_of`)."""
     texts, y = load_raw(folder, text_of=title_of)
     vectorizer = TfidfVectorizer()
     X_train = vectorizer.fit_transform(texts["train"])
     X_test = vectorizer.transform(texts["test"])
     return evaluate("titles", Path(folder).name, X_train, y["train"], X_test, y["test"], seeds,
-                    n_bits, max_iter)
+                    n_bits, params or {})
 
 
 def table(results):
@@ -178,19 +180,20 @@ def main(argv=None):
     add_fit_options(parser)
     args = parser.parse_args(argv)
     print(machine_line())
-    print(f"NASHHasher defaults, {args.bits} bits, seeds {args.seeds}; training subsets "
+    params = fit_params(args)
+    print(f"NASHHasher {params or 'defaults'}, {args.bits} bits, seeds {args.seeds}; training subsets "
           f"{args.sizes}, fitted on subsets {args.samples} (subset seed {SUBSET_SEED}); "
           f"counts: {args.counts}; titles: {args.titles}")
     rows = []
     for name in args.data:
         folder = data_folder(name)
-        rows += run_subsets(folder, args.sizes, args.seeds, args.bits, args.max_iter)
-        rows += run_subsets(folder, args.samples, args.seeds, args.bits, args.max_iter,
+        rows += run_subsets(folder, args.sizes, args.seeds, args.bits, params)
+        rows += run_subsets(folder, args.samples, args.seeds, args.bits, params,
                             search_all=True)
         if args.counts:
-            rows += run_counts(folder, args.seeds, args.bits, args.max_iter)
+            rows += run_counts(folder, args.seeds, args.bits, params)
         if args.titles:
-            rows += run_titles(folder, args.seeds, args.bits, args.max_iter)
+            rows += run_titles(folder, args.seeds, args.bits, params)
     results = pd.DataFrame(rows)
     print("\n".join(table(results)))
     if args.out is not None:

@@ -29,7 +29,8 @@ from sklearn.preprocessing import MultiLabelBinarizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
-    QUALITY_HEADER, add_fit_options, data_folder, machine_line, nash_and_itq, quality_cells,
+    QUALITY_HEADER, add_fit_options, data_folder, fit_params, machine_line, nash_and_itq,
+    quality_cells,
 )
 
 from skhash.metrics import cosine_precision_at_k  # noqa: E402
@@ -87,9 +88,10 @@ def decoded_option(value):
     return count
 
 
-def run(folder, vocabularies, seeds, n_bits=32, max_iter=None, decoded=("default",)):
+def run(folder, vocabularies, seeds, n_bits=32, params=None, decoded=("default",)):
     """One row per (vocabulary, decoded words, seed): sizes, fit time, epochs and
-    precision@100 of NASHHasher, and of ITQ and cosine on the same vectors."""
+    precision@100 of NASHHasher (``params`` on top of its defaults), and of ITQ and cosine
+    on the same vectors."""
     texts, y = load_raw(folder)
     rows = []
     for name in vocabularies:
@@ -98,11 +100,11 @@ def run(folder, vocabularies, seeds, n_bits=32, max_iter=None, decoded=("default
         X_test = vectorizer.transform(texts["test"])
         cosine = cosine_precision_at_k(X_test, y["test"], X_train, y["train"], k=100)
         for cap, seed in ((cap, seed) for cap in decoded for seed in seeds):
-            params = {} if max_iter is None else {"max_iter": max_iter}
+            fit = dict(params or {})
             if cap != "default":
-                params["max_decoded_features"] = None if cap == "all" else cap
+                fit["max_decoded_features"] = None if cap == "all" else cap
             hasher, fit_s, nash, itq_p = nash_and_itq(X_train, y["train"], X_test, y["test"],
-                                                      seed, n_bits, **params)
+                                                      seed, n_bits, **fit)
             n_decoded = (X_train.shape[1] if hasher.decoded_features_ is None
                          else hasher.decoded_features_.shape[0])
             rows.append(dict(dataset=Path(folder).name, vocabulary=name,
@@ -140,9 +142,10 @@ def main(argv=None):
     add_fit_options(parser)
     args = parser.parse_args(argv)
     print(machine_line())
-    print(f"NASHHasher defaults, {args.bits} bits, seeds {args.seeds}; TfidfVectorizer "
+    params = fit_params(args)
+    print(f"NASHHasher {params or 'defaults'}, {args.bits} bits, seeds {args.seeds}; TfidfVectorizer "
           "settings: " + "; ".join(f"{n} {VOCABULARIES[n]}" for n in args.vocabularies))
-    frames = [run(data_folder(d), args.vocabularies, args.seeds, args.bits, args.max_iter,
+    frames = [run(data_folder(d), args.vocabularies, args.seeds, args.bits, params,
                   args.decoded) for d in args.data]
     results = pd.concat(frames, ignore_index=True)
     print("\n".join(table(results)))

@@ -1,5 +1,6 @@
 """The benchmark scripts run end to end on a small generated data folder; their helpers."""
 
+import argparse
 import gzip
 import importlib
 import json
@@ -339,6 +340,10 @@ def test_parameter_variants_change_one_setting_each():
         "nbr200": {"target_neighbors": 200, "neighbor_weight": 10.0},
         "nbr100,weight=2.5": {"target_neighbors": 100, "neighbor_weight": 2.5},
         "nbr100,weight=5": {"target_neighbors": 100, "neighbor_weight": 5.0},
+        "nbr100,terms=256": {"target_neighbors": 100, "neighbor_weight": 10.0,
+                             "neighbor_terms": 256},
+        "nbr100,terms=512": {"target_neighbors": 100, "neighbor_weight": 10.0,
+                             "neighbor_terms": 512},
         "weight_averaging=0": {"weight_averaging": 0.0},
         "weight_averaging=0.5": {"weight_averaging": 0.5},
     }
@@ -756,6 +761,36 @@ def test_bench_corpus_shape_fits_each_setting_and_seed(data_folder, tmp_path, ca
     assert [line.split()[1] for line in lines] == ["docs=60", "docs=all", "sample=50",
                                                    "titles"]
     assert pd.read_csv(out).shape == (8, results.shape[1])
+
+
+def test_fit_options_set_hasher_parameters():
+    common = _benchmark("_common")
+    parser = argparse.ArgumentParser()
+    common.add_fit_options(parser)
+    args = parser.parse_args(["--params", "target_neighbors=100", "neighbor_terms=None",
+                              "noise=data", "lsa_weight=2.5", "--max-iter", "7"])
+    assert common.fit_params(args) == {"target_neighbors": 100, "neighbor_terms": None,
+                                       "noise": "data", "lsa_weight": 2.5, "max_iter": 7}
+    assert common.fit_params(parser.parse_args([])) == {}
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--params", "target_neighbors"])
+
+
+def test_bench_corpus_shape_passes_params_to_the_hasher(data_folder, monkeypatch):
+    module = _bench_corpus_shape()
+    seen = []
+    real = module.nash_and_itq
+
+    def recording(*args, **params):
+        seen.append(params)
+        return real(*args, **params)
+
+    monkeypatch.setattr(module, "nash_and_itq", recording)
+    results = module.main(["--data", str(data_folder), "--sizes", "all", "--no-titles",
+                           "--seeds", "0", "--bits", "8", "--max-iter", "2", "--params",
+                           "target_neighbors=5", "neighbor_weight=2.0"])
+    assert seen == [{"target_neighbors": 5, "neighbor_weight": 2.0, "max_iter": 2}]
+    assert list(results["epochs"]) == [2]
 
 
 def test_bench_corpus_shape_fits_the_raw_counts(data_folder):

@@ -172,3 +172,43 @@ def test_negative_neighbour_count_is_rejected():
     X, _ = topic_counts(n_docs=10)
     with pytest.raises(ValueError, match="target_neighbors"):
         NASHHasher(target_neighbors=-1).fit(X)
+
+
+@pytest.mark.parametrize("block_entries", [40, 1 << 24])
+def test_neighbour_words_cut_to_the_strongest_keep_their_weight(block_entries):
+    X = _random_docs(n=45, d=30, seed=5)
+    own = target_matrix(X).toarray()
+    whole = neighbor_smoothed_targets(X, 6, 3.0).toarray()
+    part = whole - own  # the neighbours' weighted mean words
+    assert (np.count_nonzero(part > 1e-6, axis=1) > 4).all()  # so that the cut cuts
+    cut = neighbor_smoothed_targets(X, 6, 3.0, n_terms=4,
+                                    block_entries=block_entries).toarray()
+    kept = cut - own
+    for i in range(X.shape[0]):
+        words = np.flatnonzero(kept[i] > 1e-6)
+        assert len(words) == 4
+        # the four strongest of the whole mean, scaled up to its total
+        np.testing.assert_array_equal(np.sort(words), np.sort(np.argsort(-part[i])[:4]))
+        np.testing.assert_allclose(kept[i, words],
+                                   part[i, words] * part[i].sum() / part[i, words].sum(),
+                                   rtol=1e-5)
+    np.testing.assert_allclose(cut.sum(axis=1), whole.sum(axis=1), rtol=1e-5)
+    # as many words as the vocabulary, or more: nothing is cut
+    for n_terms in (30, 100):
+        same = neighbor_smoothed_targets(X, 6, 3.0, n_terms=n_terms).toarray()
+        np.testing.assert_array_equal(same, whole)
+
+
+def test_hasher_passes_neighbor_terms_on_and_validates_it():
+    X, topics = topic_counts()
+    full = NASHHasher(**{**FAST_NASH, "max_iter": 1}, target_neighbors=5, lsa_components=0,
+                      random_state=0)
+    cut = NASHHasher(**{**FAST_NASH, "max_iter": 1}, target_neighbors=5, neighbor_terms=3,
+                     lsa_components=0, random_state=0)
+    Xc = sp.csr_matrix(X, dtype=np.float32)
+    n_full = full._reconstruction_targets(Xc).nnz
+    n_cut = cut._reconstruction_targets(Xc).nnz
+    assert n_cut <= target_matrix(Xc).nnz + 3 * X.shape[0] < n_full
+    assert cut.fit_transform(X).shape == (X.shape[0], 8)
+    with pytest.raises(ValueError, match="neighbor_terms"):
+        NASHHasher(target_neighbors=5, neighbor_terms=0).fit(X)

@@ -491,6 +491,7 @@ class BaseNASH(BaseDocumentVAE):
         "noise_std": [Interval(Real, 0, None, closed="neither")],
         "target_neighbors": [Interval(Integral, 0, None, closed="left")],
         "neighbor_weight": [Interval(Real, 0, None, closed="left")],
+        "neighbor_terms": [Interval(Integral, 1, None, closed="left"), None],
         "lsa_components": [Interval(Integral, 0, None, closed="left")],
         "lsa_terms": [Interval(Integral, 1, None, closed="left")],
         "lsa_weight": [Interval(Real, 0, None, closed="left")],
@@ -508,6 +509,7 @@ class BaseNASH(BaseDocumentVAE):
         noise_std=0.5,
         target_neighbors=0,
         neighbor_weight=1.0,
+        neighbor_terms=None,
         lsa_components=64,
         lsa_terms=256,
         lsa_weight=1.0,
@@ -532,6 +534,7 @@ class BaseNASH(BaseDocumentVAE):
         self.noise_std = noise_std
         self.target_neighbors = target_neighbors
         self.neighbor_weight = neighbor_weight
+        self.neighbor_terms = neighbor_terms
         self.lsa_components = lsa_components
         self.lsa_terms = lsa_terms
         self.lsa_weight = lsa_weight
@@ -583,6 +586,7 @@ class BaseNASH(BaseDocumentVAE):
         if self.target_neighbors > 0:
             # as many search threads as torch computes with (the result is the same)
             targets = neighbor_smoothed_targets(X, self.target_neighbors, self.neighbor_weight,
+                                                n_terms=self.neighbor_terms,
                                                 n_jobs=torch.get_num_threads())
         if smoothed:
             # the smoothing is a property of the corpus, the same for every random_state

@@ -100,7 +100,7 @@ def cosine_neighbors(X, n_neighbors, block_entries=_BLOCK_ENTRIES, n_jobs=1):
     return indices, sims
 
 
-def neighbor_smoothed_targets(X, n_neighbors, weight, *, space=None,
+def neighbor_smoothed_targets(X, n_neighbors, weight, *, n_terms=None, space=None,
                               block_entries=_BLOCK_ENTRIES, n_jobs=1):
     """Each document's reconstruction targets plus ``weight`` times its neighbours' mean.
 
@@ -117,6 +117,10 @@ def neighbor_smoothed_targets(X, n_neighbors, weight, *, space=None,
         Neighbours per document; capped at ``n_samples - 1``.
     weight : float
         Weight of the neighbours' mean target against the document's own.
+    n_terms : int, optional
+        Words kept per document from its neighbours' mean: its ``n_terms`` largest
+        entries, scaled up to the whole mean's total (so ``weight`` means the same).
+        Default: every word of the neighbours, the union of their vocabularies.
     space : sparse matrix of shape (n_samples, n_components), optional
         Where the neighbours are found by cosine similarity (for instance a low-rank
         projection of X); default X itself. The targets are always X's.
@@ -138,6 +142,9 @@ def neighbor_smoothed_targets(X, n_neighbors, weight, *, space=None,
     >>> X = sp.csr_matrix(np.array([[1., 1, 0], [1., 0, 0], [0, 0, 1]]))
     >>> neighbor_smoothed_targets(X, 1, 0.5).toarray().round(2).tolist()
     [[1.5, 1.0, 0.0], [1.5, 0.5, 0.0], [0.0, 0.0, 1.0]]
+    >>> # one word of the neighbours kept, at their whole weight (of equal ones, the first)
+    >>> neighbor_smoothed_targets(X, 1, 0.5, n_terms=1).toarray().round(2).tolist()
+    [[1.5, 1.0, 0.0], [2.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
     """
     own = target_matrix(X)
     n = X.shape[0]
@@ -156,9 +163,32 @@ def neighbor_smoothed_targets(X, n_neighbors, weight, *, space=None,
     # In blocks of rows, each cast to float32 as it is made: the float64 product and sum
     # of the whole matrix at once took about four times the result's memory at the peak.
     step = max(1, block_entries // max(1, k * max(1, own.nnz // max(1, n))))
+    if n_terms is not None and n_terms < X.shape[1]:
+        # the neighbours' mean is cut from a dense block of rows: bound it too
+        step = max(1, min(step, block_entries // X.shape[1]))
 
     def build(a):
-        return sp.csr_matrix(own[a:a + step] + mixing[a:a + step] @ own, dtype=np.float32)
+        part = mixing[a:a + step] @ own
+        if n_terms is not None and n_terms < X.shape[1]:
+            part = _largest_scaled(part, n_terms)
+        return sp.csr_matrix(own[a:a + step] + part, dtype=np.float32)
 
     blocks = _map_blocks(build, range(0, n, step), n_jobs)
     return sp.vstack(blocks, format="csr", dtype=np.float32)
+
+
+def _largest_scaled(part, n_terms):
+    """CSR ``part`` cut to each row's ``n_terms`` largest positive entries, scaled so that
+    every row keeps its total."""
+    n = part.shape[0]
+    indices = np.empty((n, n_terms), dtype=np.int64)
+    values = np.empty((n, n_terms), dtype=np.float64)
+    counts = np.empty(n, dtype=np.int64)
+    largest_positive(part.toarray(), indices, values, counts)
+    keep = np.arange(n_terms) < counts[:, None]
+    kept = values.sum(axis=1, where=keep)
+    values *= (np.asarray(part.sum(axis=1)).ravel() / np.where(kept > 0, kept, 1.0))[:, None]
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    cut = sp.csr_matrix((values[keep], indices[keep], indptr), shape=part.shape)
+    cut.sort_indices()
+    return cut

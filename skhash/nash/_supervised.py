@@ -51,10 +51,10 @@ class SupervisedNASHHasher(ClassifierMixin, BaseNASH):
         As in :class:`NASHHasher`, whose default is ``"fixed"``; here the paper's
         NASH-DN-S (learned noise) stays the default, the setting the supervised rows of
         the benchmarks were measured with.
-    hidden_layer_sizes, noise_std, target_neighbors, neighbor_weight, lsa_terms, \
-lsa_weight, max_iter, batch_size, learning_rate_init, weight_decay, weight_averaging, \
-max_decoded_features, shuffle, tol, n_iter_no_change, random_state, device, compute_dtype, \
-verbose, warm_start
+    hidden_layer_sizes, noise_std, target_neighbors, neighbor_weight, neighbor_terms, \
+lsa_terms, lsa_weight, max_iter, batch_size, learning_rate_init, weight_decay, \
+weight_averaging, max_decoded_features, shuffle, tol, n_iter_no_change, random_state, \
+device, compute_dtype, verbose, warm_start
         As in :class:`NASHHasher`.
 
     Attributes
@@ -104,6 +104,7 @@ feature_names_in_
         noise_std=0.5,
         target_neighbors=0,
         neighbor_weight=1.0,
+        neighbor_terms=None,
         lsa_components=0,
         lsa_terms=256,
         lsa_weight=1.0,
@@ -129,6 +130,7 @@ feature_names_in_
             noise_std=noise_std,
             target_neighbors=target_neighbors,
             neighbor_weight=neighbor_weight,
+            neighbor_terms=neighbor_terms,
             lsa_components=lsa_components,
             lsa_terms=lsa_terms,
             lsa_weight=lsa_weight,

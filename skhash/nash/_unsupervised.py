@@ -60,6 +60,11 @@ class NASHHasher(BaseNASH):
     neighbor_weight : float, default=1.0
         Weight of the neighbours' mean words against the document's own (used only
         when ``target_neighbors > 0``).
+    neighbor_terms : int or None, default=None
+        Words kept per document from its neighbours' mean words, the largest, scaled to
+        the whole mean's weight (used only when ``target_neighbors > 0``). None keeps
+        the union of the neighbours' words: on 20 Newsgroups 2,136 stored targets a
+        document at 100 neighbours, against 45 for the document's own words.
     lsa_components : int, default=64
         Rank of the LSA reconstruction that smooths the reconstruction targets: each
         training row (L2-normalised) is projected onto the training set's
