@@ -172,3 +172,24 @@ def test_bad_smoothing_parameters_are_rejected_by_name(param, value):
     X, _ = topic_counts(n_docs=10)
     with pytest.raises(ValueError, match=param):
         NASHHasher(**{param: value}).fit(X)
+
+
+def test_largest_positive_rows_keep_each_rows_largest_positive_entries():
+    from skhash.nash._lsa_targets import largest_positive_rows
+
+    rng = np.random.default_rng(7)
+    dense = rng.normal(size=(6, 12))
+    dense[2] = -1.0  # no positive entry
+    dense[3, :] = -1.0
+    dense[3, [4, 9]] = [0.5, 2.0]  # two, fewer than m
+    rows, totals = largest_positive_rows(dense, 3)
+    assert rows.shape == dense.shape
+    for i in range(6):
+        positive = np.flatnonzero(dense[i] > 0)
+        best = np.sort(positive[np.argsort(-dense[i, positive], kind="stable")[:3]])
+        got = rows.indices[rows.indptr[i]:rows.indptr[i + 1]]
+        np.testing.assert_array_equal(got, best)  # columns sorted
+        np.testing.assert_array_equal(rows.data[rows.indptr[i]:rows.indptr[i + 1]],
+                                      dense[i, best])
+        assert totals[i] == pytest.approx(dense[i, best].sum())
+    assert rows.getnnz(axis=1).tolist()[2:4] == [0, 2]

@@ -143,20 +143,32 @@ def _largest_reconstructed(Xn, components, m, block_entries):
     n, n_features = Xn.shape
     latent = Xn @ components.T  # (n, k): the rows in the LSA space
     step = max(1, block_entries // n_features)
-    indices = np.empty((n, m), dtype=np.int64)
-    data = np.empty((n, m), dtype=np.float64)
-    counts = np.empty(n, dtype=np.int64)
+    blocks = []
     for start in range(0, n, step):
-        stop = min(start + step, n)
-        block = latent[start:stop] @ components
-        largest_positive(block, indices[start:stop], data[start:stop], counts[start:stop])
+        block, totals = largest_positive_rows(latent[start:start + step] @ components, m)
+        block.data /= np.repeat(np.where(totals > 0, totals, 1.0), np.diff(block.indptr))
+        blocks.append(block)
+    return sp.vstack(blocks, format="csr")
+
+
+def largest_positive_rows(dense, m):
+    """Each row's ``m`` largest positive entries of a dense 2-D array, as CSR.
+
+    Returns the CSR matrix (columns sorted within rows; fewer than ``m`` entries where a
+    row has fewer positive ones) and each row's sum of the kept entries (float64, summed
+    in :func:`largest_positive`'s order).
+    """
+    n = dense.shape[0]
+    indices = np.empty((n, m), dtype=np.int64)
+    values = np.empty((n, m), dtype=np.float64)
+    counts = np.empty(n, dtype=np.int64)
+    largest_positive(dense, indices, values, counts)
     keep = np.arange(m) < counts[:, None]  # the slots each row filled
-    totals = data.sum(axis=1, where=keep, keepdims=True)
-    data /= np.where(totals > 0, totals, 1.0)
+    totals = values.sum(axis=1, where=keep)
     indptr = np.concatenate([[0], np.cumsum(counts)])
-    smoothed = sp.csr_matrix((data[keep], indices[keep], indptr), shape=Xn.shape)
-    smoothed.sort_indices()
-    return smoothed
+    rows = sp.csr_matrix((values[keep], indices[keep], indptr), shape=dense.shape)
+    rows.sort_indices()
+    return rows, totals
 
 
 def lsa_smoothed_targets(X, n_components, n_terms, weight, *, base=None, random_state=0):

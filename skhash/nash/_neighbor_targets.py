@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
 from ._batches import target_matrix
-from ._lsa_targets import largest_positive
+from ._lsa_targets import largest_positive, largest_positive_rows
 
 #: Entries of the dense similarity block computed at once (64 MiB of float32).
 _BLOCK_ENTRIES = 1 << 24
@@ -181,15 +181,7 @@ def neighbor_smoothed_targets(X, n_neighbors, weight, *, n_terms=None, space=Non
 def _largest_scaled(part, n_terms):
     """CSR ``part`` cut to each row's ``n_terms`` largest positive entries, scaled so that
     every row keeps its total."""
-    n = part.shape[0]
-    indices = np.empty((n, n_terms), dtype=np.int64)
-    values = np.empty((n, n_terms), dtype=np.float64)
-    counts = np.empty(n, dtype=np.int64)
-    largest_positive(part.toarray(), indices, values, counts)
-    keep = np.arange(n_terms) < counts[:, None]
-    kept = values.sum(axis=1, where=keep)
-    values *= (np.asarray(part.sum(axis=1)).ravel() / np.where(kept > 0, kept, 1.0))[:, None]
-    indptr = np.concatenate([[0], np.cumsum(counts)])
-    cut = sp.csr_matrix((values[keep], indices[keep], indptr), shape=part.shape)
-    cut.sort_indices()
+    cut, kept = largest_positive_rows(part.toarray(), n_terms)
+    scale = np.asarray(part.sum(axis=1)).ravel() / np.where(kept > 0, kept, 1.0)
+    cut.data *= np.repeat(scale, np.diff(cut.indptr))
     return cut
