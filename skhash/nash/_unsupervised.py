@@ -68,8 +68,8 @@ class NASHHasher(BaseNASH):
         without neighbours. With ``target_neighbors=100, neighbor_weight=10`` at 32 bits
         (seeds 0-2), 256 gave precision@100 0.5024 on 20 Newsgroups and 0.8610 on
         Reuters against 0.5204 and 0.8614 for the union and the defaults' 0.4860 and
-        0.8439, in fits as long as the defaults' where the union's took 1.3-1.4 times
-        as long (``benchmarks/README.rst``).
+        0.8439, in fits within 15% of the defaults' time where the union's took 1.3-1.4
+        times as long (``benchmarks/README.rst``).
     lsa_components : int, default=64
         Rank of the LSA reconstruction that smooths the reconstruction targets: each
         training row (L2-normalised) is projected onto the training set's
