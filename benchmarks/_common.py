@@ -197,6 +197,20 @@ def fit_params(args):
     return params
 
 
+def fit_summary(args, params):
+    """The run's header: what NASHHasher was fitted with, the length and the seeds."""
+    return f"NASHHasher {params or 'defaults'}, {args.bits} bits, seeds {args.seeds}"
+
+
+def report(results, lines, out):
+    """Print a script's table (``lines``) and write its per-seed rows to ``out`` (a CSV
+    path, or None: not written); returns the rows."""
+    print("\n".join(lines))
+    if out is not None:
+        results.to_csv(out, index=False)
+    return results
+
+
 def nash_and_itq(X_train, y_train, X_test, y_test, seed, n_bits, fit_rows=None, **params):
     """Fit NASHHasher (``params`` on top of its defaults) and ITQ at ``n_bits`` with
     ``seed`` on the training rows (or on ``fit_rows`` of them only); the test rows query

@@ -44,8 +44,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
-    QUALITY_HEADER, add_fit_options, data_folder, fit_params, load_corpus, load_split,
-    machine_line, nash_and_itq, quality_cells,
+    QUALITY_HEADER, add_fit_options, data_folder, fit_params, fit_summary, load_corpus,
+    load_split, machine_line, nash_and_itq, quality_cells, report,
 )
 from bench_vocabulary import HEADER, load_raw  # noqa: E402
 
@@ -181,7 +181,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     print(machine_line())
     params = fit_params(args)
-    print(f"NASHHasher {params or 'defaults'}, {args.bits} bits, seeds {args.seeds}; training subsets "
+    print(f"{fit_summary(args, params)}; training subsets "
           f"{args.sizes}, fitted on subsets {args.samples} (subset seed {SUBSET_SEED}); "
           f"counts: {args.counts}; titles: {args.titles}")
     rows = []
@@ -195,10 +195,7 @@ def main(argv=None):
         if args.titles:
             rows += run_titles(folder, args.seeds, args.bits, params)
     results = pd.DataFrame(rows)
-    print("\n".join(table(results)))
-    if args.out is not None:
-        results.to_csv(args.out, index=False)
-    return results
+    return report(results, table(results), args.out)
 
 
 if __name__ == "__main__":

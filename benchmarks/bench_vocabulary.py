@@ -29,8 +29,8 @@ from sklearn.preprocessing import MultiLabelBinarizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
-    QUALITY_HEADER, add_fit_options, data_folder, fit_params, machine_line, nash_and_itq,
-    quality_cells,
+    QUALITY_HEADER, add_fit_options, data_folder, fit_params, fit_summary, machine_line,
+    nash_and_itq, quality_cells, report,
 )
 
 from skhash.metrics import cosine_precision_at_k  # noqa: E402
@@ -143,15 +143,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     print(machine_line())
     params = fit_params(args)
-    print(f"NASHHasher {params or 'defaults'}, {args.bits} bits, seeds {args.seeds}; TfidfVectorizer "
-          "settings: " + "; ".join(f"{n} {VOCABULARIES[n]}" for n in args.vocabularies))
+    print(f"{fit_summary(args, params)}; TfidfVectorizer settings: "
+          + "; ".join(f"{n} {VOCABULARIES[n]}" for n in args.vocabularies))
     frames = [run(data_folder(d), args.vocabularies, args.seeds, args.bits, params,
                   args.decoded) for d in args.data]
     results = pd.concat(frames, ignore_index=True)
-    print("\n".join(table(results)))
-    if args.out is not None:
-        results.to_csv(args.out, index=False)
-    return results
+    return report(results, table(results), args.out)
 
 
 if __name__ == "__main__":

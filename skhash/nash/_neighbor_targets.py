@@ -163,14 +163,15 @@ def neighbor_smoothed_targets(X, n_neighbors, weight, *, n_terms=None, space=Non
     # In blocks of rows, each cast to float32 as it is made: the float64 product and sum
     # of the whole matrix at once took about four times the result's memory at the peak.
     step = max(1, block_entries // max(1, k * max(1, own.nnz // max(1, n))))
-    if n_terms is not None and n_terms < X.shape[1]:
+    cut = n_terms is not None and n_terms < X.shape[1]
+    if cut:
         # the neighbours' mean is cut from a dense float64 block of rows: bound it too, to
         # the search block's bytes
         step = max(1, min(step, block_entries // (2 * X.shape[1])))
 
     def build(a):
         part = mixing[a:a + step] @ own
-        if n_terms is not None and n_terms < X.shape[1]:
+        if cut:
             part = _largest_scaled(part, n_terms)
         return sp.csr_matrix(own[a:a + step] + part, dtype=np.float32)
 
