@@ -482,8 +482,9 @@ def main(argv=None):
                         help="torch device of every NASH fit (default cpu; e.g. cuda); ITQ "
                              "runs on the CPU")
     parser.add_argument("--torch-compile", action="store_true",
-                        help="skhash.set_config(torch_compile=True) in the workers (faster; "
-                             "the same numbers to rounding, not bit for bit)")
+                        help="skhash.set_config(torch_compile=True) in the workers: the "
+                             "loss of bfloat16 fits runs compiled (faster; the same numbers "
+                             "to rounding, not bit for bit)")
     parser.add_argument("--per-label", action="store_true",
                         help="also print (and save) precision@100 per query label")
     parser.add_argument("--queries", choices=["test", "val"], default="test",

@@ -4,7 +4,8 @@ Seeded and explicit. Speed: seconds per epoch on a corpus (default ng20, 32 bits
 defaults otherwise, and again with ``compute_dtype="bfloat16"``) printed beside this
 machine's fp32 and bf16 matmul rates measured in the same run, and encoding throughput.
 With ``--torch-compile`` the speed section also times training with the reconstruction
-loss compiled (``skhash.config_context(torch_compile=True)``). Quality: the paper's
+loss compiled (``skhash.config_context(torch_compile=True)``; it compiles bfloat16's
+loss, so its float32 line repeats the uncompiled one). Quality: the paper's
 protocol — test documents query the training set, precision of the 100 nearest by
 Hamming distance (ties in database order), relevant = same class or at least one shared
 label — for NASHHasher with its defaults, ITQ, and full-precision

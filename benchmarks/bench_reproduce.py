@@ -367,8 +367,8 @@ def main(argv=None):
                              "the classical baselines always run on the CPU")
     parser.add_argument("--torch-compile", action="store_true",
                         help="skhash.set_config(torch_compile=True) in the workers: the "
-                             "neural fits' loss runs compiled (faster; the same numbers to "
-                             "rounding, not bit for bit)")
+                             "neural fits' loss runs compiled where they train in bfloat16 "
+                             "(faster; the same numbers to rounding, not bit for bit)")
     parser.add_argument("--queries", choices=["test", "val"], default="test",
                         help="the split that queries the training set (default test, the "
                              "paper's protocol; val to choose settings without the test "

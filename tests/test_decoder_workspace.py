@@ -54,7 +54,8 @@ def test_the_workspace_gives_the_same_loss_and_gradients(dtype):
         for got, expected in zip(reused, fresh):
             torch.testing.assert_close(got, expected, rtol=0, atol=0)
     assert set(decoder.workspace._buffers) == (
-        {"logits", "probs"} if dtype is None else {"logits", "logits_wide", "probs", "grad"})
+        {"weight_and_bias", "code_and_one", "logits", "probs"} if dtype is None
+        else {"logits", "logits_wide", "probs", "grad"})
     assert decoder.workspace._buffers["logits"].dtype == (dtype or torch.float32)
 
 

@@ -7,6 +7,8 @@ import torch
 
 from skhash.nash._batches import BatchPlan, document_weights
 from skhash.nash._network import (
+    AffineSoftmaxNLL,
+    DecoderWorkspace,
     MultinomialNLL,
     NASHNetwork,
     bernoulli_kl,
@@ -131,6 +133,89 @@ def test_multinomial_nll_log_sum_exp_is_accurate_for_wide_and_shifted_logits(sca
         0, rows, weights.double() * (torch.logsumexp(lg, dim=1)[rows] - lg[rows, cols])
     )
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-3)
+
+
+def _decoder_reference(z, weight, bias, rows, cols, weights):
+    logits = (z.double() @ weight.double() + bias.double())
+    dense = torch.zeros(logits.shape, dtype=torch.float64)
+    dense[rows, cols] = weights.double()
+    return -(dense * torch.log_softmax(logits, dim=1)).sum(1)
+
+
+def test_affine_softmax_nll_gradients_match_autograd_reference():
+    gen = torch.Generator().manual_seed(4)
+    z = torch.rand((4, 3), generator=gen, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn((3, 7), generator=gen, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(7, generator=gen, dtype=torch.float64, requires_grad=True)
+    rows = torch.tensor([0, 0, 1, 3, 3, 3])
+    cols = torch.tensor([1, 5, 0, 2, 3, 6])
+    weights = torch.tensor([2.0, 0.5, 1.0, 1.5, 1.0, 3.0], dtype=torch.float64)
+    assert torch.autograd.gradcheck(
+        lambda a, e, b: AffineSoftmaxNLL.apply(a, e, b, rows, cols, weights),
+        (z, weight, bias))
+    got = AffineSoftmaxNLL.apply(z, weight, bias, rows, cols, weights)
+    reference = _decoder_reference(z, weight, bias, rows, cols, weights)
+    torch.testing.assert_close(got, reference)
+    assert got[2].item() == 0.0  # row 2 has no target: nothing to reconstruct
+    upstream = torch.tensor([1.0, -2.0, 0.5, 3.0], dtype=torch.float64)
+    expected = torch.autograd.grad((reference * upstream).sum(), (z, weight, bias))
+    grads = torch.autograd.grad((got * upstream).sum(), (z, weight, bias))
+    for g, e in zip(grads, expected):
+        torch.testing.assert_close(g, e)
+
+
+@pytest.mark.parametrize("scale, shift", [(1.0, 0.0), (40.0, 0.0), (5.0, 200.0), (5.0, -200.0)])
+def test_affine_softmax_nll_is_accurate_for_wide_and_shifted_logits(scale, shift):
+    # float32, with a workspace as in training: the log-sum-exp read at the word of
+    # largest bias must be as accurate as torch.logsumexp, also where that word is
+    # improbable (wide logits) and where all logits sit far from zero
+    gen = torch.Generator().manual_seed(1)
+    z = (torch.rand((6, 8), generator=gen) < 0.5).float()
+    weight = torch.randn((8, 500), generator=gen) * scale
+    bias = torch.randn(500, generator=gen) + shift
+    rows = torch.arange(6).repeat_interleave(4)
+    cols = torch.stack([torch.randperm(500, generator=gen)[:4] for _ in range(6)]).ravel()
+    weights = torch.rand(24, generator=gen) + 0.5
+    got = AffineSoftmaxNLL.apply(z, weight, bias, rows, cols, weights, DecoderWorkspace())
+    expected = _decoder_reference(z, weight, bias, rows, cols, weights)
+    torch.testing.assert_close(got.double(), expected, rtol=1e-5, atol=1e-3)
+
+
+def test_affine_softmax_nll_falls_back_where_the_anchor_word_underflows():
+    # row 0 puts the word of largest bias (column 0) 120 nats below another word: its
+    # probability (about 1e-52) has no usable logarithm in float32, and the row takes an
+    # exact log-sum-exp; row 1 reads it at column 0
+    z = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    weight = torch.zeros((2, 5))
+    weight[0, 0], weight[0, 3] = -60.0, 60.0
+    bias = torch.tensor([1.0, 0.0, 0.0, 0.0, 0.0])
+    rows, cols = torch.tensor([0, 0, 1]), torch.tensor([1, 3, 2])
+    weights = torch.tensor([1.0, 2.0, 1.0])
+    got = AffineSoftmaxNLL.apply(z, weight, bias, rows, cols, weights)
+    assert torch.isfinite(got).all()
+    expected = _decoder_reference(z, weight, bias, rows, cols, weights)
+    torch.testing.assert_close(got.double(), expected, rtol=1e-6, atol=1e-4)
+    assert torch.softmax(z @ weight + bias, dim=1)[0, 0] < 1e-30  # the fallback's case
+    assert abs(got[0].item() - 60.0) < 1e-3  # word 1 sits 60 nats below word 3
+
+
+def test_affine_softmax_nll_agrees_with_the_product_and_multinomial_nll():
+    # the one-node decoder against the two nodes it replaces (still used under autocast)
+    gen = torch.Generator().manual_seed(5)
+    z = (torch.rand((30, 16), generator=gen) < 0.5).float().requires_grad_()
+    weight = (torch.randn((16, 400), generator=gen) * 0.5).requires_grad_()
+    bias = (torch.randn(400, generator=gen) - 6.0).requires_grad_()
+    rows = torch.arange(30).repeat_interleave(12)
+    cols = torch.stack([torch.randperm(400, generator=gen)[:12] for _ in range(30)]).ravel()
+    weights = torch.rand(360, generator=gen) * 2
+    upstream = torch.rand(30, generator=gen) + 0.5
+    one = AffineSoftmaxNLL.apply(z, weight, bias, rows, cols, weights, DecoderWorkspace())
+    grads_one = torch.autograd.grad((one * upstream).sum(), (z, weight, bias))
+    two = MultinomialNLL.apply(torch.addmm(bias, z, weight), rows, cols, weights)
+    grads_two = torch.autograd.grad((two * upstream).sum(), (z, weight, bias))
+    torch.testing.assert_close(one, two, rtol=1e-6, atol=1e-4)
+    for a, b in zip(grads_one, grads_two):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
 
 def test_encoder_dropout_zeroes_and_rescales_units_in_training_only():
