@@ -50,17 +50,16 @@ def set_config(torch_compile=None):
     torch_compile : bool, default=None
         Compile the reconstruction loss's dense passes over the batch x vocabulary
         matrices with :func:`torch.compile` when training on the CPU with
-        ``compute_dtype="bfloat16"`` (the start value is that of the environment variable
-        ``SKHASH_TORCH_COMPILE``, else False; float32 training has a faster uncompiled
-        loss). It fuses the casts, maxima, exponentials and scaling of the softmax into
-        one loop per row; on 20 Newsgroups (10,000 words) it made bfloat16 training
-        epochs about 8% shorter. Compiling
-        costs seconds once per process (about 8 s the first time on a 2-core machine, 3 s
-        with torch's cache on disk), so it pays for large corpora and for many fits in one
-        process, not for one small fit. It needs a C++ compiler; where compiling fails,
-        the loss runs uncompiled, with a warning. The results agree with the uncompiled
-        ones to floating-point rounding, not bit for bit: within one setting, fits stay
-        reproducible.
+        ``compute_dtype="bfloat16"`` (the start value is that of the environment
+        variable ``SKHASH_TORCH_COMPILE``, else False; float32 training has a faster
+        uncompiled loss). It fuses the casts, maxima, exponentials and scaling of the
+        softmax into one loop per row; on 20 Newsgroups (10,000 words) it made bfloat16
+        training epochs about 8% shorter. Compiling costs seconds once per process
+        (about 8 s the first time on a 2-core machine, 3 s with torch's cache on disk),
+        so it pays for large corpora and for many fits in one process, not for one small
+        fit. It needs a C++ compiler; where compiling fails, the loss runs uncompiled,
+        with a warning. The results agree with the uncompiled ones to floating-point
+        rounding, not bit for bit: within one setting, fits stay reproducible.
 
     Examples
     --------

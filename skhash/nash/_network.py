@@ -19,8 +19,8 @@ lazy mode catches them up exactly instead, and pays on large vocabularies only).
 The decoder's training step makes mini-batch x vocabulary matrices: the product, its
 softmax and the gradient. On the CPU without autocast the product and the loss are one
 autograd node (:class:`AffineSoftmaxNLL`), which saves passes over them; under autocast
-(bfloat16) and on CUDA they are two (:func:`product_into`, :class:`MultinomialNLL`), whose loss can
-run compiled. Allocated afresh each step, matrices of more than 32 MB (glibc's
+(bfloat16) and on CUDA they are two (:func:`product_into`, :class:`MultinomialNLL`),
+whose loss can run compiled. Allocated afresh each step, matrices of more than 32 MB (glibc's
 largest dynamic mmap threshold; 200 documents x 40,000 words) are mapped from the kernel
 and returned to it every time, and smaller ones are often trimmed from the heap, so each
 step pays their page faults again. In training the decoder therefore writes them into
@@ -273,11 +273,7 @@ class AffineSoftmaxNLL(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out):
         augmented_z, weight, probs, totals, flat, rows, weights = ctx.saved_tensors
-        scale = (grad_out * totals).unsqueeze(1)
-        # in training, over the softmax, which this one backward pass is the last to read
-        grad = probs.mul_(scale) if ctx.in_place else probs * scale
-        # each position of ``flat`` occurs once: one add per element, in any order
-        grad.reshape(-1).index_add_(0, flat, -grad_out.index_select(0, rows) * weights)
+        grad = logits_gradient(probs, grad_out, totals, flat, rows, weights, ctx.in_place)
         n_bits = weight.shape[0]
         grad_z = grad @ weight.t() if ctx.needs_input_grad[0] else None
         both = augmented_z.t() @ grad  # E's gradient, then b's as the last row
@@ -481,12 +477,8 @@ class MultinomialNLL(torch.autograd.Function):
         probs, sums, totals, flat, rows, weights = ctx.saved_tensors
         if not ctx.fused:
             workspace = ctx.workspace
-            if workspace is None:
-                grad = probs * (grad_out * totals).unsqueeze(1)
-            else:  # over the softmax, which this one backward pass is the last to read
-                grad = probs.mul_((grad_out * totals).unsqueeze(1))
-            # each position of ``flat`` occurs once: one add per element, in any order
-            grad.reshape(-1).index_add_(0, flat, -grad_out.index_select(0, rows) * weights)
+            grad = logits_gradient(probs, grad_out, totals, flat, rows, weights,
+                                   in_place=workspace is not None)
             if workspace is None or grad.dtype == ctx.logits_dtype:
                 return grad.to(ctx.logits_dtype), None, None, None, None
             narrow = workspace.take("grad", grad.shape, ctx.logits_dtype, grad.device)
@@ -498,6 +490,18 @@ class MultinomialNLL(torch.autograd.Function):
                       - grad_out.index_select(0, rows) * weights)
         grad.reshape(-1).index_copy_(0, flat, at_targets.to(grad.dtype))
         return grad, None, None, None, None
+
+
+def logits_gradient(probs, grad_out, totals, flat, rows, weights, in_place):
+    """The gradient of the loss with respect to the logits, ``g * (totals * softmax - t)``
+    per row, from the (normalised) softmax ``probs`` and the sparse targets (``flat``
+    positions, their ``rows`` and ``weights``). ``in_place`` writes it over ``probs``
+    (training, where the one backward pass is the last to read the softmax)."""
+    scale = (grad_out * totals).unsqueeze(1)
+    grad = probs.mul_(scale) if in_place else probs * scale
+    # each position of ``flat`` occurs once: one add per element, in any order
+    grad.reshape(-1).index_add_(0, flat, -grad_out.index_select(0, rows) * weights)
+    return grad
 
 
 def target_row_sums(logits, rows, flat, weights, picked, dense=False):
