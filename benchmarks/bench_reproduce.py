@@ -35,7 +35,12 @@ and each fit's ``batch_size`` and ``max_iter`` kept in the CSV).
     python benchmarks/bench_reproduce.py --device cuda --compute-dtype bfloat16
 
 Fits run in ``--jobs`` worker processes (default 2) with the cores shared out between
-their torch thread pools.
+their torch thread pools. Each fit's row reaches the CSV as the fit ends, so a run that is
+stopped keeps what it finished; ``--resume CSV`` takes the fits a saved CSV holds instead
+of training them again (where its settings are this run's; a saved fit with other
+settings stops the run with the difference named) and trains the rest:
+
+    python benchmarks/bench_reproduce.py --resume benchmarks/results/reproduce-20261207-2150.csv
 """
 
 import argparse
@@ -119,19 +124,21 @@ PAPER = {
 }
 
 
-def run_one(folder, method, n_bits, seed, epochs, threads, compute_dtype="float32",
-            queries="test", torch_compile=False, device="cpu", paper_targets=False,
-            short_training=False):
-    """Fit one method once and measure its precision@100 (the ``queries`` split against
-    the training set); runs in a worker process, with ``skhash.set_config(torch_compile=
-    torch_compile)``; a neural method trains on ``device``, a NASH estimator with
-    :data:`SHORT_TRAINING` where ``short_training`` (``epochs``, when given, still sets
-    its epochs)."""
-    torch.set_num_threads(threads)
-    skhash.set_config(torch_compile=torch_compile)
-    warnings.filterwarnings("ignore", message=EMULATED_BFLOAT16_WARNING, category=UserWarning)
-    X_train, y_train, X_test, y_test = load_corpus(str(folder), queries)
-    factory, neural, supervised = METHODS[method]
+#: The columns of a fit's row, in the order the CSV files keep them.
+ROW_COLUMNS = ("dataset", "method", "bits", "seed", "precision_at_100", "fit_s", "epochs",
+               "compute_dtype", "queries", "device", "lsa_components", "batch_size",
+               "max_iter")
+
+#: The columns that record how a fit was configured: ``--resume`` reuses a saved fit only
+#: where these equal what this run would train with.
+SETTING_COLUMNS = ("queries", "compute_dtype", "device", "lsa_components", "batch_size",
+                   "max_iter")
+
+
+def configured_hasher(method, n_bits, seed, epochs=None, compute_dtype="float32",
+                      device="cpu", paper_targets=False, short_training=False):
+    """The unfitted estimator that :func:`run_one` trains for ``method`` (see there)."""
+    factory, neural, _ = METHODS[method]
     params = {}
     if neural:
         params["compute_dtype"] = compute_dtype
@@ -145,6 +152,37 @@ def run_one(folder, method, n_bits, seed, epochs, threads, compute_dtype="float3
             hasher.set_params(max_iter=epochs)  # --epochs still sets the epochs
     if paper_targets and "lsa_components" in hasher.get_params():
         hasher.set_params(lsa_components=0)  # the paper's targets: no LSA smoothing
+    return hasher
+
+
+def fit_settings(method, hasher, queries):
+    """The :data:`SETTING_COLUMNS` of a fit of ``method`` by ``hasher``: empty (or NaN)
+    where they do not apply, as the CSV files keep them."""
+    neural = METHODS[method][1]
+    params = hasher.get_params()
+    return dict(queries=queries,
+                compute_dtype=params["compute_dtype"] if neural else "",
+                device=params["device"] if neural else "",
+                lsa_components=params.get("lsa_components", np.nan),
+                batch_size=params.get("batch_size", "") if neural else "",
+                max_iter=params.get("max_iter", np.nan) if neural else np.nan)
+
+
+def run_one(folder, method, n_bits, seed, epochs, threads, compute_dtype="float32",
+            queries="test", torch_compile=False, device="cpu", paper_targets=False,
+            short_training=False):
+    """Fit one method once and measure its precision@100 (the ``queries`` split against
+    the training set); runs in a worker process, with ``skhash.set_config(torch_compile=
+    torch_compile)``; a neural method trains on ``device``, a NASH estimator with
+    :data:`SHORT_TRAINING` where ``short_training`` (``epochs``, when given, still sets
+    its epochs). Returns the fit's row (:data:`ROW_COLUMNS`)."""
+    torch.set_num_threads(threads)
+    skhash.set_config(torch_compile=torch_compile)
+    warnings.filterwarnings("ignore", message=EMULATED_BFLOAT16_WARNING, category=UserWarning)
+    X_train, y_train, X_test, y_test = load_corpus(str(folder), queries)
+    supervised = METHODS[method][2]
+    hasher = configured_hasher(method, n_bits, seed, epochs, compute_dtype, device,
+                               paper_targets, short_training)
     start = time.perf_counter()
     if supervised:
         hasher.fit(X_train, y_train)
@@ -154,14 +192,11 @@ def run_one(folder, method, n_bits, seed, epochs, threads, compute_dtype="float3
     precision = precision_at_k(
         hasher.transform(X_test), y_test, hasher.transform(X_train), y_train, k=100
     )
-    return dict(dataset=Path(folder).name, method=method, bits=n_bits, seed=seed,
-                precision_at_100=precision, fit_s=fit_s,
-                epochs=getattr(hasher, "n_iter_", np.nan),
-                compute_dtype=compute_dtype if neural else "", queries=queries,
-                device=device if neural else "",
-                lsa_components=getattr(hasher, "lsa_components", np.nan),
-                batch_size=getattr(hasher, "batch_size", "") if neural else "",
-                max_iter=getattr(hasher, "max_iter", np.nan) if neural else np.nan)
+    row = dict(dataset=Path(folder).name, method=method, bits=n_bits, seed=seed,
+               precision_at_100=precision, fit_s=fit_s,
+               epochs=getattr(hasher, "n_iter_", np.nan), **fit_settings(method, hasher,
+                                                                        queries))
+    return {column: row[column] for column in ROW_COLUMNS}
 
 
 def matmul_flops(X, n_bits, epochs, heads, hidden=(500, 500)):
@@ -316,13 +351,72 @@ def plot(means, stds, dataset, bits, path, queries="test"):
     return path
 
 
+def _setting_value(value):
+    """A setting as text, so that a value read back from a CSV file (where ints may come
+    back as floats and empty cells as NaN) equals the value a run configures."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
+        return ""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return f"{float(value):g}"
+    try:
+        return f"{float(value):g}"  # "500" / "500.0" read back as text
+    except ValueError:
+        return str(value)
+
+
+def saved_fits(previous, tasks, settings):
+    """The rows of ``previous`` (saved results) that this run's ``tasks`` need not train
+    again: those of the same dataset, method, bits and seed whose settings equal
+    ``settings(task)``'s. Returns them as a list of rows and the tasks left to train; a
+    saved fit of a task with other settings is a SystemExit naming the difference (a
+    resumed run never mixes settings)."""
+    by_key = {(r["dataset"], r["method"], int(r["bits"]), int(r["seed"]), r["queries"]): r
+              for r in previous.to_dict("records")}
+    kept, left = [], []
+    for task in tasks:
+        folder, method, n_bits, seed = task
+        expected = settings(task)
+        row = by_key.get((Path(folder).name, method, n_bits, seed, expected["queries"]))
+        if row is None:
+            left.append(task)
+            continue
+        for column, value in expected.items():
+            saved = row.get(column, np.nan)
+            if _setting_value(saved) != _setting_value(value):
+                raise SystemExit(
+                    f"--resume: the saved fit of {method} at {n_bits} bits, seed {seed} on "
+                    f"{Path(folder).name} has {column}={_setting_value(saved)!r}, this run "
+                    f"trains with {column}={_setting_value(value)!r}; resume with the options "
+                    "of the saved run, or leave --resume out")
+        kept.append({column: row.get(column, np.nan) for column in ROW_COLUMNS})
+    return kept, left
+
+
 def run_all(folders, methods, bits, seeds, epochs, jobs, threads, compute_dtype,
             queries="test", torch_compile=False, device="cpu", paper_targets=False,
-            short_training=False):
-    """Every (folder, method, bits, seed) fit, in ``jobs`` processes: a DataFrame of rows."""
+            short_training=False, csv=None, previous=None):
+    """Every (folder, method, bits, seed) fit, in ``jobs`` processes: a DataFrame of rows.
+
+    With ``csv``, every fit's row is written to that file as the fit ends (the saved fits
+    first), so an interrupted run keeps what it finished. With ``previous`` (saved
+    results, as :func:`read_results` gives them), a fit found there with this run's
+    settings is taken from it instead of trained (:func:`saved_fits`)."""
     # Neural and long fits first, so the workers finish together.
     tasks = [(f, m, b, s) for f in folders for m in methods for b in bits for s in seeds]
     tasks.sort(key=lambda t: (not METHODS[t[1]][1], -t[2]))
+    rows = []
+    if previous is not None:
+        def settings(task):
+            method, n_bits, seed = task[1:]
+            hasher = configured_hasher(method, n_bits, seed, epochs, compute_dtype, device,
+                                       paper_targets, short_training)
+            return fit_settings(method, hasher, queries)
+
+        rows, tasks = saved_fits(previous, tasks, settings)
+        print(f"# resumed: {len(rows)} fits taken from the saved results, {len(tasks)} to "
+              "train", flush=True)
+    if csv is not None:
+        pd.DataFrame(rows, columns=list(ROW_COLUMNS)).to_csv(csv, index=False)
     # Workers import this file as a module and find run_one there by name (a function
     # of __main__ would be pickled by value instead).
     import bench_reproduce
@@ -333,14 +427,18 @@ def run_all(folders, methods, bits, seeds, epochs, jobs, threads, compute_dtype,
                                          short_training)
         for f, m, b, s in tasks
     )
-    rows = []
+    done = len(rows)
+    total = done + len(tasks)
     for row in finished:  # a line per fit as it ends: a long run shows its progress
         rows.append(row)
-        print(f"  [{len(rows)}/{len(tasks)}] {row['dataset']} {row['method']} {row['bits']} bits "
+        if csv is not None:
+            pd.DataFrame([row], columns=list(ROW_COLUMNS)).to_csv(csv, mode="a", header=False,
+                                                                  index=False)
+        print(f"  [{len(rows)}/{total}] {row['dataset']} {row['method']} {row['bits']} bits "
               f"seed {row['seed']}: {row['precision_at_100']:.4f} ({row['fit_s']:.0f} s)",
               flush=True)
     order = ["dataset", "method", "bits", "seed"]
-    return pd.DataFrame(rows).sort_values(order, ignore_index=True)
+    return pd.DataFrame(rows, columns=list(ROW_COLUMNS)).sort_values(order, ignore_index=True)
 
 
 def main(argv=None):
@@ -389,6 +487,12 @@ def main(argv=None):
                         help="1 seed, 16/32/64 bits, 10 epochs: a smoke run of a few minutes")
     parser.add_argument("--out", default="benchmarks/results",
                         help="folder for the CSV and PNG files")
+    parser.add_argument("--resume", nargs="+", default=None, metavar="CSV",
+                        help="take the fits these saved results hold (for instance an "
+                             "interrupted run's CSV, which gets each fit as it ends) "
+                             "instead of training them again, where their settings are "
+                             "this run's (a saved fit with other settings stops the run); "
+                             "train the rest")
     parser.add_argument("--from-csv", nargs="+", default=None, metavar="CSV",
                         help="train nothing: report on saved results (later files replace "
                              "earlier rows of the same dataset, method, bits and seed)")
@@ -396,6 +500,9 @@ def main(argv=None):
                         help="also print, per method, this run's mean minus that of saved "
                              "results (later files replace earlier rows, as --from-csv)")
     args = parser.parse_args(argv)
+    if args.resume and args.from_csv:
+        parser.error("--resume trains what the saved results lack; --from-csv trains "
+                     "nothing: give one of them")
     if args.quick:
         args.seeds, args.bits, args.epochs = args.seeds[:1], [16, 32, 64], args.epochs or 10
     started = time.perf_counter()
@@ -426,11 +533,17 @@ def main(argv=None):
         print(f"# from {', '.join(args.from_csv)}: {len(results)} fits")
         csv = out / f"reproduce-merged-{stamp}.csv"
     else:
+        csv = out / f"reproduce-{stamp}.csv"
+        for n in range(2, 1000):  # never over a file of the same minute (one resumed, say)
+            if not csv.exists():
+                break
+            csv = out / f"reproduce-{stamp}-{n}.csv"
+        print(f"# each fit's row goes to {csv} as it ends")
         results = run_all(folders, args.methods, args.bits, args.seeds, args.epochs,
                           args.jobs, threads, args.compute_dtype, args.queries,
                           args.torch_compile, args.device, args.paper_targets,
-                          args.short_training)
-        csv = out / f"reproduce-{stamp}.csv"
+                          args.short_training, csv=csv,
+                          previous=read_results(args.resume) if args.resume else None)
     results.to_csv(csv, index=False)
     seeds = sorted(results.seed.unique())
     other = read_results(args.compare) if args.compare else None

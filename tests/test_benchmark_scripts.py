@@ -47,6 +47,15 @@ def _bench_reproduce():
     return _benchmark("bench_reproduce")
 
 
+def _bench_reproduce_main(monkeypatch):
+    """bench_reproduce, for a test that runs its main: the worker environment that main
+    sets (MALLOC_ENV) is restored after the test."""
+    module = _bench_reproduce()
+    for name in module.MALLOC_ENV:
+        monkeypatch.delenv(name, raising=False)
+    return module
+
+
 def test_compare_gives_mean_differences_and_both_spreads():
     def frame(rows):
         return pd.DataFrame(rows, columns=["dataset", "method", "bits", "seed",
@@ -62,9 +71,7 @@ def test_compare_gives_mean_differences_and_both_spreads():
 
 def test_bench_reproduce_runs_and_records_the_compute_dtype(data_folder, tmp_path, capsys,
                                                            monkeypatch):
-    bench_reproduce = _bench_reproduce()
-    for name in bench_reproduce.MALLOC_ENV:  # main sets them; restored after the test
-        monkeypatch.delenv(name, raising=False)
+    bench_reproduce = _bench_reproduce_main(monkeypatch)
     out = tmp_path / "out"
     bench_reproduce.main(["--data", str(data_folder), "--methods", "ITQ", "NASH-DN", "NASH-DN-S",
                           "--bits", "8", "16", "--seeds", "0", "--epochs", "2", "--jobs", "1",
@@ -89,9 +96,7 @@ def test_bench_reproduce_runs_and_records_the_compute_dtype(data_folder, tmp_pat
 
 def test_validation_queries_replace_the_test_queries(data_folder, tmp_path, capsys,
                                                     monkeypatch):
-    bench_reproduce = _bench_reproduce()
-    for name in bench_reproduce.MALLOC_ENV:
-        monkeypatch.delenv(name, raising=False)
+    bench_reproduce = _bench_reproduce_main(monkeypatch)
     out = tmp_path / "out"
     args = ["--data", str(data_folder), "--methods", "ITQ", "LSH", "--bits", "8",
             "--seeds", "0", "1", "--jobs", "1", "--out", str(out)]
@@ -122,6 +127,90 @@ def test_validation_queries_replace_the_test_queries(data_folder, tmp_path, caps
     (data_folder / "X_val.npz").unlink()
     with pytest.raises(SystemExit, match="no X_val.npz there"):
         load(str(data_folder) + "/", "val")
+
+
+def test_each_fit_reaches_the_csv_as_it_ends(data_folder, tmp_path, monkeypatch, capsys):
+    bench_reproduce = _bench_reproduce_main(monkeypatch)
+    run = bench_reproduce.run_one
+    calls = []
+
+    def stopped_at_the_third(*args, **kwargs):
+        calls.append(args[1:4])
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the run stopped by hand during its third fit
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(bench_reproduce, "run_one", stopped_at_the_third)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        bench_reproduce.main(["--data", str(data_folder), "--methods", "ITQ", "LSH",
+                              "--bits", "8", "--seeds", "0", "1", "--jobs", "1",
+                              "--out", str(out)])
+    (csv,) = out.glob("reproduce-*.csv")
+    saved = pd.read_csv(csv)
+    assert list(saved.columns) == list(bench_reproduce.ROW_COLUMNS)
+    assert [tuple(r) for r in saved[["method", "bits", "seed"]].itertuples(index=False)] \
+        == calls[:2]
+    assert saved.precision_at_100.between(0, 1).all()
+
+
+def test_resume_trains_only_what_the_saved_results_lack(data_folder, tmp_path, monkeypatch,
+                                                        capsys):
+    bench_reproduce = _bench_reproduce_main(monkeypatch)
+    args = ["--data", str(data_folder), "--methods", "ITQ", "NASH", "--bits", "8",
+            "--seeds", "0", "1", "--epochs", "1", "--jobs", "1"]
+    bench_reproduce.main([*args, "--out", str(tmp_path / "first")])
+    (first,) = (tmp_path / "first").glob("reproduce-*.csv")
+    whole = pd.read_csv(first)
+    # what the run had written had it stopped before its last fit
+    partial = first
+    whole[~((whole.method == "NASH") & (whole.seed == 1))].to_csv(partial, index=False)
+    run = bench_reproduce.run_one
+    trained = []
+
+    def spy(*a, **kw):
+        trained.append(a[1:4])
+        return run(*a, **kw)
+
+    monkeypatch.setattr(bench_reproduce, "run_one", spy)
+    capsys.readouterr()
+    saved_text = partial.read_text()
+    # into the same folder, within the minute whose name the saved file has (most likely)
+    bench_reproduce.main([*args, "--out", str(tmp_path / "first"), "--resume", str(partial)])
+    assert trained == [("NASH", 8, 1)]
+    assert "# resumed: 3 fits taken from the saved results, 1 to train" in capsys.readouterr().out
+    assert partial.read_text() == saved_text  # the saved results are left as they were
+    (second,) = set((tmp_path / "first").glob("reproduce-*.csv")) - {first}
+    again = pd.read_csv(second)
+    key = ["method", "bits", "seed"]
+    pd.testing.assert_frame_equal(again.drop(columns="fit_s"), whole.drop(columns="fit_s"))
+    # the kept fits are the saved ones, not new fits that came out the same
+    kept = again.merge(pd.read_csv(partial), on=key, suffixes=("", "_saved"))
+    assert len(kept) == 3 and (kept.fit_s == kept.fit_s_saved).all()
+
+
+def test_resume_refuses_a_saved_fit_with_other_settings(data_folder, tmp_path, monkeypatch):
+    bench_reproduce = _bench_reproduce_main(monkeypatch)
+    saved = tmp_path / "saved.csv"
+    row = dict(dataset=data_folder.name, method="NASH-DN", bits=8, seed=0,
+               precision_at_100=0.5, fit_s=1.0, epochs=2, compute_dtype="bfloat16",
+               queries="test", device="cpu", lsa_components=64, batch_size="auto",
+               max_iter=2)
+    pd.DataFrame([row]).to_csv(saved, index=False)
+    args = ["--data", str(data_folder), "--methods", "NASH-DN", "--bits", "8", "--seeds", "0",
+            "--jobs", "1", "--out", str(tmp_path / "out"), "--resume", str(saved)]
+    with pytest.raises(SystemExit, match="has compute_dtype='bfloat16', this run trains with "
+                                         "compute_dtype='float32'"):
+        bench_reproduce.main([*args, "--epochs", "2"])
+    with pytest.raises(SystemExit, match="has max_iter='2', this run trains with "
+                                         "max_iter='3'"):
+        bench_reproduce.main([*args, "--epochs", "3", "--compute-dtype", "bfloat16"])
+    run = bench_reproduce.run_one
+    monkeypatch.setattr(bench_reproduce, "run_one", lambda *a, **kw: pytest.fail("trained"))
+    bench_reproduce.main([*args, "--epochs", "2", "--compute-dtype", "bfloat16"])  # all saved
+    monkeypatch.setattr(bench_reproduce, "run_one", run)
+    with pytest.raises(SystemExit):  # argparse's error: the two options exclude each other
+        bench_reproduce.main([*args, "--from-csv", str(saved)])
 
 
 def test_bench_reproduce_names_an_unavailable_device(data_folder, monkeypatch, capsys):
@@ -615,9 +704,7 @@ def test_compute_dtype_auto_takes_bfloat16_on_a_cuda_device_without_timing(monke
 
 
 def test_bench_reproduce_prints_what_auto_chose(data_folder, tmp_path, capsys, monkeypatch):
-    bench_reproduce = _bench_reproduce()
-    for name in bench_reproduce.MALLOC_ENV:  # main sets them; restored after the test
-        monkeypatch.delenv(name, raising=False)
+    bench_reproduce = _bench_reproduce_main(monkeypatch)
     monkeypatch.setattr(_benchmark("_common"), "native_bfloat16", lambda device: False)
     out = tmp_path / "out"
     bench_reproduce.main(["--data", str(data_folder), "--methods", "NASH", "--bits", "8",
