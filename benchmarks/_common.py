@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 import sklearn
 import torch
@@ -200,6 +201,26 @@ def fit_params(args):
 def fit_summary(args, params):
     """The run's header: what NASHHasher was fitted with, the length and the seeds."""
     return f"NASHHasher {params or 'defaults'}, {args.bits} bits, seeds {args.seeds}"
+
+
+def fresh_csv(out, stem):
+    """``out / f"{stem}.csv"``, or ``{stem}-2.csv``, ``-3``... where that is taken: a run
+    never writes over the file of another run of the same minute (one it resumes, say)."""
+    path = Path(out) / f"{stem}.csv"
+    n = 2
+    while path.exists():
+        path = Path(out) / f"{stem}-{n}.csv"
+        n += 1
+    return path
+
+
+def append_row(csv, row, columns):
+    """Add one fit's ``row`` (its ``columns``, in that order) to the CSV file ``csv`` as the
+    fit ends, so that a stopped run keeps what it finished; the header goes first into a
+    new file."""
+    frame = pd.DataFrame([{column: row.get(column) for column in columns}],
+                         columns=list(columns))
+    frame.to_csv(csv, mode="a", header=not Path(csv).exists(), index=False)
 
 
 def report(results, lines, out):

@@ -65,6 +65,10 @@ TF-IDF cosine: where a variant wins or loses, not only by how much.
     python benchmarks/bench_ablation.py                         # ng20 and reuters, 32 bits
     python benchmarks/bench_ablation.py --variants defaults targets/idf --seeds 0
     python benchmarks/bench_ablation.py --variants dropout=0.2 --per-label
+
+Each fit's row (per-query precisions left out) reaches the run's CSV in ``--out`` as the
+fit ends, so a stopped run keeps what it finished; the finished run rewrites the file
+sorted.
 """
 
 import argparse
@@ -87,7 +91,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
     COMPUTE_DTYPES,
+    append_row,
     compute_dtype_option,
+    fresh_csv,
     load_corpus,
     prepare_parallel_run,
     torch_device,
@@ -508,6 +514,9 @@ def main(argv=None):
              for s in args.seeds]
     import bench_ablation  # workers resolve run_one through the module, not __main__
 
+    stamp = time.strftime('%Y%m%d-%H%M')
+    csv = fresh_csv(out, f"ablation-{stamp}")
+    print(f"# each fit's row goes to {csv} as it ends")
     rows = []
     for row in Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
             delayed(bench_ablation.run_one)(str(f), v, b, s, threads, args.compute_dtype,
@@ -515,6 +524,7 @@ def main(argv=None):
                                            args.device, args.queries)
             for f, v, b, s in tasks):
         rows.append(row)
+        append_row(csv, row, [column for column in row if column != "per_query"])
         print(f"  [{len(rows)}/{len(tasks)}] {row['dataset']} {row['variant']} {row['bits']} "
               f"bits seed {row['seed']}: {row['precision_at_100']:.4f} ({row['fit_s']:.0f} s)",
               flush=True)
@@ -522,9 +532,7 @@ def main(argv=None):
     order = {v: i for i, v in enumerate([*variants, "ITQ"])}
     results = results.sort_values(["dataset", "bits", "seed"], ignore_index=True)
     results = results.iloc[results.variant.map(order).argsort(kind="stable")]
-    stamp = time.strftime('%Y%m%d-%H%M')
-    csv = out / f"ablation-{stamp}.csv"
-    results.drop(columns="per_query").to_csv(csv, index=False)
+    results.drop(columns="per_query").to_csv(csv, index=False)  # sorted, over the rows
     label_tables = []
     for folder in folders:
         X_train, y_train, X_test, y_test = load_corpus(str(folder), args.queries)

@@ -60,7 +60,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     COMPUTE_DTYPES,
     MALLOC_ENV,
+    append_row,
     compute_dtype_option,
+    fresh_csv,
     load_corpus,
     matmul_gflops,
     matmul_size,
@@ -432,8 +434,7 @@ def run_all(folders, methods, bits, seeds, epochs, jobs, threads, compute_dtype,
     for row in finished:  # a line per fit as it ends: a long run shows its progress
         rows.append(row)
         if csv is not None:
-            pd.DataFrame([row], columns=list(ROW_COLUMNS)).to_csv(csv, mode="a", header=False,
-                                                                  index=False)
+            append_row(csv, row, ROW_COLUMNS)
         print(f"  [{len(rows)}/{total}] {row['dataset']} {row['method']} {row['bits']} bits "
               f"seed {row['seed']}: {row['precision_at_100']:.4f} ({row['fit_s']:.0f} s)",
               flush=True)
@@ -533,11 +534,7 @@ def main(argv=None):
         print(f"# from {', '.join(args.from_csv)}: {len(results)} fits")
         csv = out / f"reproduce-merged-{stamp}.csv"
     else:
-        csv = out / f"reproduce-{stamp}.csv"
-        for n in range(2, 1000):  # never over a file of the same minute (one resumed, say)
-            if not csv.exists():
-                break
-            csv = out / f"reproduce-{stamp}-{n}.csv"
+        csv = fresh_csv(out, f"reproduce-{stamp}")
         print(f"# each fit's row goes to {csv} as it ends")
         results = run_all(folders, args.methods, args.bits, args.seeds, args.epochs,
                           args.jobs, threads, args.compute_dtype, args.queries,

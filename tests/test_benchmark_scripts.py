@@ -47,6 +47,27 @@ def _bench_reproduce():
     return _benchmark("bench_reproduce")
 
 
+def _stopped_run(monkeypatch, module, n, argv, task):
+    """Run ``module.main(argv)`` with its fits stopped by hand (KeyboardInterrupt) as the
+    ``n``-th begins; returns ``task(args)`` of each fit begun, in order, and the run's one
+    CSV file."""
+    run = module.run_one
+    begun = []
+
+    def stopping(*args, **kwargs):
+        begun.append(task(args))
+        if len(begun) == n:
+            raise KeyboardInterrupt
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(module, "run_one", stopping)
+    with pytest.raises(KeyboardInterrupt):
+        module.main(argv)
+    out = Path(argv[argv.index("--out") + 1])
+    (csv,) = out.glob("*.csv")
+    return begun, csv
+
+
 def _bench_reproduce_main(monkeypatch):
     """bench_reproduce, for a test that runs its main: the worker environment that main
     sets (MALLOC_ENV) is restored after the test."""
@@ -129,28 +150,16 @@ def test_validation_queries_replace_the_test_queries(data_folder, tmp_path, caps
         load(str(data_folder) + "/", "val")
 
 
-def test_each_fit_reaches_the_csv_as_it_ends(data_folder, tmp_path, monkeypatch, capsys):
+def test_each_fit_reaches_the_csv_as_it_ends(data_folder, tmp_path, monkeypatch):
     bench_reproduce = _bench_reproduce_main(monkeypatch)
-    run = bench_reproduce.run_one
-    calls = []
-
-    def stopped_at_the_third(*args, **kwargs):
-        calls.append(args[1:4])
-        if len(calls) == 3:
-            raise KeyboardInterrupt  # the run stopped by hand during its third fit
-        return run(*args, **kwargs)
-
-    monkeypatch.setattr(bench_reproduce, "run_one", stopped_at_the_third)
-    out = tmp_path / "out"
-    with pytest.raises(KeyboardInterrupt):
-        bench_reproduce.main(["--data", str(data_folder), "--methods", "ITQ", "LSH",
-                              "--bits", "8", "--seeds", "0", "1", "--jobs", "1",
-                              "--out", str(out)])
-    (csv,) = out.glob("reproduce-*.csv")
+    begun, csv = _stopped_run(
+        monkeypatch, bench_reproduce, 3,
+        ["--data", str(data_folder), "--methods", "ITQ", "LSH", "--bits", "8", "--seeds", "0",
+         "1", "--jobs", "1", "--out", str(tmp_path / "out")], lambda args: args[1:4])
     saved = pd.read_csv(csv)
     assert list(saved.columns) == list(bench_reproduce.ROW_COLUMNS)
     assert [tuple(r) for r in saved[["method", "bits", "seed"]].itertuples(index=False)] \
-        == calls[:2]
+        == begun[:2]
     assert saved.precision_at_100.between(0, 1).all()
 
 
@@ -587,6 +596,32 @@ def test_bench_ablation_runs_variants_beside_the_defaults(data_folder, tmp_path,
     mean = results[results.variant == "ITQ"].precision_at_100.mean()
     base = results[results.variant == "defaults"].precision_at_100.mean()
     assert table.loc["ITQ", "vs defaults"] == f"{mean - base:+.4f}"
+
+
+def test_a_stopped_ablation_keeps_its_finished_fits(data_folder, tmp_path, monkeypatch):
+    ablation = _bench_ablation()
+    for name in _benchmark("_common").MALLOC_ENV:  # main sets them; restored after the test
+        monkeypatch.delenv(name, raising=False)
+    begun, csv = _stopped_run(
+        monkeypatch, ablation, 2,
+        ["--data", str(data_folder), "--variants", "targets=presence", "--bits", "8",
+         "--seeds", "0", "--jobs", "1", "--hidden-layer-sizes", "32", "--out",
+         str(tmp_path / "out")], lambda args: args[1])
+    saved = pd.read_csv(csv)
+    assert saved.variant.tolist() == begun[:1] == ["defaults"]
+    assert "per_query" not in saved and saved.precision_at_100.between(0, 1).all()
+
+
+def test_fresh_csv_never_names_a_taken_file_and_rows_append(tmp_path):
+    common = _benchmark("_common")
+    first = common.fresh_csv(tmp_path, "run-20261207-2150")
+    assert first == tmp_path / "run-20261207-2150.csv"
+    common.append_row(first, {"b": 2, "a": 1, "c": 9}, ["a", "b"])
+    common.append_row(first, {"a": 3, "b": 4}, ["a", "b"])
+    assert first.read_text().splitlines() == ["a,b", "1,2", "3,4"]
+    assert common.fresh_csv(tmp_path, "run-20261207-2150").name == "run-20261207-2150-2.csv"
+    (tmp_path / "run-20261207-2150-2.csv").touch()
+    assert common.fresh_csv(tmp_path, "run-20261207-2150").name == "run-20261207-2150-3.csv"
 
 
 def test_bench_nash_prints_speed_and_quality_beside_the_baselines(data_folder, capsys):
