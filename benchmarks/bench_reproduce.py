@@ -131,12 +131,6 @@ ROW_COLUMNS = ("dataset", "method", "bits", "seed", "precision_at_100", "fit_s",
                "compute_dtype", "queries", "device", "lsa_components", "batch_size",
                "max_iter")
 
-#: The columns that record how a fit was configured: ``--resume`` reuses a saved fit only
-#: where these equal what this run would train with.
-SETTING_COLUMNS = ("queries", "compute_dtype", "device", "lsa_components", "batch_size",
-                   "max_iter")
-
-
 def configured_hasher(method, n_bits, seed, epochs=None, compute_dtype="float32",
                       device="cpu", paper_targets=False, short_training=False):
     """The unfitted estimator that :func:`run_one` trains for ``method`` (see there)."""
@@ -158,8 +152,9 @@ def configured_hasher(method, n_bits, seed, epochs=None, compute_dtype="float32"
 
 
 def fit_settings(method, hasher, queries):
-    """The :data:`SETTING_COLUMNS` of a fit of ``method`` by ``hasher``: empty (or NaN)
-    where they do not apply, as the CSV files keep them."""
+    """The columns of a fit's row that record how ``hasher`` was configured for
+    ``method`` (``--resume`` reuses a saved fit only where they equal this run's): empty
+    (or NaN) where they do not apply, as the CSV files keep them."""
     neural = METHODS[method][1]
     params = hasher.get_params()
     return dict(queries=queries,
@@ -356,12 +351,10 @@ def plot(means, stds, dataset, bits, path, queries="test"):
 def _setting_value(value):
     """A setting as text, so that a value read back from a CSV file (where ints may come
     back as floats and empty cells as NaN) equals the value a run configures."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
+    if value is None or pd.isna(value) or value == "":
         return ""
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        return f"{float(value):g}"
     try:
-        return f"{float(value):g}"  # "500" / "500.0" read back as text
+        return f"{float(value):g}"  # 500, 500.0 and "500" alike
     except ValueError:
         return str(value)
 
@@ -429,8 +422,7 @@ def run_all(folders, methods, bits, seeds, epochs, jobs, threads, compute_dtype,
                                          short_training)
         for f, m, b, s in tasks
     )
-    done = len(rows)
-    total = done + len(tasks)
+    total = len(rows) + len(tasks)
     for row in finished:  # a line per fit as it ends: a long run shows its progress
         rows.append(row)
         if csv is not None:
@@ -532,7 +524,7 @@ def main(argv=None):
                           & results.method.isin(args.methods)
                           & (results.queries == args.queries)]
         print(f"# from {', '.join(args.from_csv)}: {len(results)} fits")
-        csv = out / f"reproduce-merged-{stamp}.csv"
+        csv = fresh_csv(out, f"reproduce-merged-{stamp}")
     else:
         csv = fresh_csv(out, f"reproduce-{stamp}")
         print(f"# each fit's row goes to {csv} as it ends")

@@ -222,6 +222,23 @@ def test_resume_refuses_a_saved_fit_with_other_settings(data_folder, tmp_path, m
         bench_reproduce.main([*args, "--from-csv", str(saved)])
 
 
+def test_reports_from_saved_results_never_overwrite_each_other(data_folder, tmp_path,
+                                                               monkeypatch):
+    bench_reproduce = _bench_reproduce_main(monkeypatch)
+    out = tmp_path / "out"
+    args = ["--data", str(data_folder), "--methods", "ITQ", "LSH", "--bits", "8", "--seeds",
+            "0", "--jobs", "1", "--out", str(out)]
+    bench_reproduce.main(args)
+    (trained,) = out.glob("reproduce-*.csv")
+    bench_reproduce.main([*args, "--from-csv", str(trained)])
+    (merged,) = out.glob("reproduce-merged-*.csv")
+    first = merged.read_text()
+    bench_reproduce.main([*args, "--from-csv", str(merged)])
+    (second,) = set(out.glob("reproduce-merged-*.csv")) - {merged}  # beside the first
+    assert merged.read_text() == first
+    assert pd.read_csv(second).equals(pd.read_csv(trained))
+
+
 def test_bench_reproduce_names_an_unavailable_device(data_folder, monkeypatch, capsys):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(SystemExit):
