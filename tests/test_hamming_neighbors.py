@@ -155,6 +155,42 @@ def test_wide_codes_with_one_requested_substring_stay_exact():
     )
 
 
+@pytest.mark.parametrize("n_bits", [40, 64, 128, 200])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_scan_across_chunks_and_query_blocks_is_exact(n_bits, n_threads):
+    # The hypothesis tests' sets fit in one chunk of database rows and one block of
+    # queries; here the scan crosses several chunks (1,300 rows, the last one partial) and
+    # several query blocks (75 queries), with codes of one, two and four 64-bit words,
+    # clustered so that distances tie and chunks are skipped.
+    import numba
+
+    rng = np.random.default_rng(n_bits)
+    centres = rng.integers(0, 2, size=(12, n_bits), dtype=np.uint8)
+    codes = centres[rng.integers(12, size=1375)] ^ (rng.random((1375, n_bits)) < 0.05)
+    database, queries = codes[:1300].astype(np.uint8), codes[1300:].astype(np.uint8)
+    nn = HammingNeighbors(algorithm="brute").fit(database)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(n_threads)
+    try:
+        dist, idx = nn.kneighbors(queries, 60)
+        loo_dist, loo_idx = nn.kneighbors(None, 10)
+        ball = nn.radius_neighbors(queries, radius=n_bits // 10)
+    finally:
+        numba.set_num_threads(previous)
+    ref_dist, ref_idx = reference_kneighbors(queries, database, 60)
+    np.testing.assert_array_equal(idx, ref_idx)
+    np.testing.assert_array_equal(dist, ref_dist)
+    ref_loo_dist, ref_loo_idx = reference_kneighbors(database, database, 10, leave_self_out=True)
+    np.testing.assert_array_equal(loo_idx, ref_loo_idx)
+    np.testing.assert_array_equal(loo_dist, ref_loo_dist)
+    ref = reference_distances(queries, database)
+    for q in range(queries.shape[0]):
+        inside = np.flatnonzero(ref[q] <= n_bits // 10)
+        inside = inside[np.argsort(ref[q][inside], kind="stable")]
+        np.testing.assert_array_equal(ball[1][q], inside)
+        np.testing.assert_array_equal(ball[0][q], ref[q][inside])
+
+
 def test_refit_replaces_the_index_and_pickles():
     a = np.array([[0, 0, 0], [1, 1, 1]])
     b = np.array([[1, 1, 0], [0, 1, 1], [1, 0, 1]])

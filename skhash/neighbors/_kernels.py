@@ -5,7 +5,7 @@ ascending index whatever the algorithm.
 """
 
 import numpy as np
-from numba import njit, prange, types
+from numba import get_num_threads, njit, prange, types
 from numba.extending import intrinsic
 
 
@@ -20,8 +20,19 @@ def popcount64(typingctx, x):
     return types.int64(types.uint64), codegen
 
 
-#: Queries scanned together: each database code is loaded once for the whole block.
-QUERY_BLOCK = 8
+#: Most queries scanned together: each chunk of database rows is loaded once for all of
+#: them. At 128 bits, 1,000,000 codes, 1,000 queries, k=100 on two threads, blocks of 32
+#: took 0.32-0.36 s against 0.48-0.53 s for blocks of 8 (2026-12-07, Intel Xeon); at 32
+#: and 64 bits the size made no difference. Fewer queries are split so that every thread
+#: gets a block.
+QUERY_BLOCK = 32
+
+
+def _query_block(n_queries):
+    """Queries per block: at most QUERY_BLOCK, and few enough to give every thread one.
+    (Plain Python: a compiled kernel that reads numba's thread count cannot be cached.)"""
+    threads = get_num_threads()
+    return max(1, min(QUERY_BLOCK, (n_queries + threads - 1) // threads))
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -68,37 +79,65 @@ def _sift_down(keys, base, k):
     keys[base + pos] = item
 
 
-#: Database rows whose distances are computed per step; 2048 rows of 64 bits is 16 KiB,
+#: Database rows whose distances are computed per step; 512 rows of 128 bits is 8 KiB,
 #: small enough to stay in L1/L2 while every query of a block reads them.
 DB_CHUNK = 512
 
 
 @njit(cache=True, nogil=True)
-def _chunk_distances(queries, q, database, c0, c1, out):
-    """out[:c1-c0] = Hamming distances of query q to database rows c0..c1-1.
-
-    Loops kept simple, with one or two words specialised, so LLVM vectorises them
-    (VPOPCNTQ where the CPU has it).
-    """
+def _load_chunk(database, c0, c1, chunk):
+    """Copy database rows c0..c1-1 into ``chunk`` word by word: ``chunk[w, t]`` is word w
+    of row c0 + t. Codes of more than one word are scanned from this transposed copy,
+    where each word's loop reads consecutive memory and vectorises; reading the rows'
+    words interleaved, the scan at 128 bits took 0.76-0.98 s against 0.32-0.36 s for
+    1,000 queries over 1,000,000 codes (two threads, 2026-12-07). One-word codes are
+    read in place."""
     n_words = database.shape[1]
+    if n_words > 1:
+        for t in range(c1 - c0):
+            for w in range(n_words):
+                chunk[w, t] = database[c0 + t, w]
+
+
+@njit(cache=True, nogil=True)
+def _chunk_distances(queries, q, database, chunk, c0, c1, out):
+    """out[:c1-c0] = Hamming distances of query q to database rows c0..c1-1 (their
+    words in ``chunk`` when there are several, see :func:`_load_chunk`); returns the
+    smallest. Loops kept simple, with one or two words specialised, so LLVM vectorises
+    them (VPOPCNTQ where the CPU has it)."""
+    n_words = database.shape[1]
+    m = c1 - c0
+    low = 64 * n_words + 1
     if n_words == 1:
         a = queries[q, 0]
-        for j in range(c0, c1):
-            out[j - c0] = popcount64(a ^ database[j, 0])
+        for t in range(m):
+            d = popcount64(a ^ database[c0 + t, 0])
+            out[t] = d
+            low = min(low, d)
     elif n_words == 2:
         a0 = queries[q, 0]
         a1 = queries[q, 1]
-        for j in range(c0, c1):
-            out[j - c0] = popcount64(a0 ^ database[j, 0]) + popcount64(a1 ^ database[j, 1])
+        b0 = chunk[0]
+        b1 = chunk[1]
+        for t in range(m):
+            d = popcount64(a0 ^ b0[t]) + popcount64(a1 ^ b1[t])
+            out[t] = d
+            low = min(low, d)
     else:
-        for j in range(c0, c1):
-            d = 0
-            for w in range(n_words):
-                d += popcount64(queries[q, w] ^ database[j, w])
-            out[j - c0] = d
+        a = queries[q, 0]
+        b = chunk[0]
+        for t in range(m):
+            out[t] = popcount64(a ^ b[t])
+        for w in range(1, n_words):
+            a = queries[q, w]
+            b = chunk[w]
+            for t in range(m):
+                out[t] += popcount64(a ^ b[t])
+        for t in range(m):
+            low = min(low, out[t])
+    return low
 
 
-@njit(parallel=True, cache=True, nogil=True)
 def knn_scan(queries, database, k, skip_self):
     """Exact k nearest database rows of each query row.
 
@@ -109,29 +148,32 @@ def knn_scan(queries, database, k, skip_self):
     chunk whose minimum is not below that is skipped with one comparison. With
     ``skip_self`` query ``i`` never returns row ``i`` (the database is the query set).
     """
+    return _knn_scan(queries, database, k, skip_self, _query_block(queries.shape[0]))
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _knn_scan(queries, database, k, skip_self, block):
+    """:func:`knn_scan` in blocks of ``block`` queries, one block per task."""
     nq = queries.shape[0]
-    n = database.shape[0]
-    n_bits_bound = 64 * database.shape[1] + 1
+    n, n_words = database.shape
+    n_bits_bound = 64 * n_words + 1
     shift = INDEX_BITS
     mask = (1 << shift) - 1
     out_d = np.empty((nq, k), dtype=np.int32)
     out_i = np.empty((nq, k), dtype=np.int64)
-    n_blocks = (nq + QUERY_BLOCK - 1) // QUERY_BLOCK
-    for blk in prange(n_blocks):
-        q0 = blk * QUERY_BLOCK
-        nb = min(q0 + QUERY_BLOCK, nq) - q0
+    for blk in prange((nq + block - 1) // block):
+        q0 = blk * block
+        nb = min(q0 + block, nq) - q0
         keys = np.full(nb * k, (n_bits_bound << shift) | mask, dtype=np.int64)
         worst = np.full(nb, n_bits_bound, dtype=np.int64)
         dist = np.empty(DB_CHUNK, dtype=np.int32)
+        chunk = np.empty((n_words, DB_CHUNK), dtype=np.uint64)
         for c0 in range(0, n, DB_CHUNK):
             c1 = min(c0 + DB_CHUNK, n)
+            _load_chunk(database, c0, c1, chunk)
             for b in range(nb):
                 q = q0 + b
-                _chunk_distances(queries, q, database, c0, c1, dist)
-                low = dist[0]
-                for t in range(1, c1 - c0):
-                    low = min(low, dist[t])
-                if low >= worst[b]:
+                if _chunk_distances(queries, q, database, chunk, c0, c1, dist) >= worst[b]:
                     continue
                 base = b * k
                 for t in range(c1 - c0):
@@ -151,21 +193,28 @@ def knn_scan(queries, database, k, skip_self):
     return out_d, out_i
 
 
-@njit(parallel=True, cache=True, nogil=True)
 def radius_count(queries, database, radius, skip_self):
     """Number of database rows within ``radius`` of each query (a chunked scan)."""
+    return _radius_count(queries, database, radius, skip_self, _query_block(queries.shape[0]))
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _radius_count(queries, database, radius, skip_self, block):
+    """:func:`radius_count` in blocks of ``block`` queries."""
     nq = queries.shape[0]
-    n = database.shape[0]
+    n, n_words = database.shape
     counts = np.zeros(nq, dtype=np.int64)
-    n_blocks = (nq + QUERY_BLOCK - 1) // QUERY_BLOCK
-    for blk in prange(n_blocks):
-        q0 = blk * QUERY_BLOCK
-        nb = min(q0 + QUERY_BLOCK, nq) - q0
+    for blk in prange((nq + block - 1) // block):
+        q0 = blk * block
+        nb = min(q0 + block, nq) - q0
         dist = np.empty(DB_CHUNK, dtype=np.int32)
+        chunk = np.empty((n_words, DB_CHUNK), dtype=np.uint64)
         for c0 in range(0, n, DB_CHUNK):
             c1 = min(c0 + DB_CHUNK, n)
+            _load_chunk(database, c0, c1, chunk)
             for b in range(nb):
-                _chunk_distances(queries, q0 + b, database, c0, c1, dist)
+                if _chunk_distances(queries, q0 + b, database, chunk, c0, c1, dist) > radius:
+                    continue
                 c = 0
                 for t in range(c1 - c0):
                     c += dist[t] <= radius
@@ -176,23 +225,31 @@ def radius_count(queries, database, radius, skip_self):
     return counts
 
 
-@njit(parallel=True, cache=True, nogil=True)
 def radius_fill(queries, database, radius, skip_self, indptr, out_d, out_i):
     """Write the rows within ``radius`` of query q into indptr[q]:indptr[q+1], sorted
     by distance then index."""
+    _radius_fill(queries, database, radius, skip_self, indptr, out_d, out_i,
+                 _query_block(queries.shape[0]))
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _radius_fill(queries, database, radius, skip_self, indptr, out_d, out_i, block):
+    """:func:`radius_fill` in blocks of ``block`` queries."""
     nq = queries.shape[0]
-    n = database.shape[0]
-    n_blocks = (nq + QUERY_BLOCK - 1) // QUERY_BLOCK
-    for blk in prange(n_blocks):
-        q0 = blk * QUERY_BLOCK
-        nb = min(q0 + QUERY_BLOCK, nq) - q0
+    n, n_words = database.shape
+    for blk in prange((nq + block - 1) // block):
+        q0 = blk * block
+        nb = min(q0 + block, nq) - q0
         pos = indptr[q0 : q0 + nb].copy()
         dist = np.empty(DB_CHUNK, dtype=np.int32)
+        chunk = np.empty((n_words, DB_CHUNK), dtype=np.uint64)
         for c0 in range(0, n, DB_CHUNK):
             c1 = min(c0 + DB_CHUNK, n)
+            _load_chunk(database, c0, c1, chunk)
             for b in range(nb):
                 q = q0 + b
-                _chunk_distances(queries, q, database, c0, c1, dist)
+                if _chunk_distances(queries, q, database, chunk, c0, c1, dist) > radius:
+                    continue
                 for t in range(c1 - c0):
                     if dist[t] <= radius and not (skip_self and c0 + t == q):
                         out_d[pos[b]] = dist[t]
