@@ -175,7 +175,9 @@ def add_fit_options(parser):
                         help="NASHHasher parameters instead of its defaults, e.g. "
                              "target_neighbors=100 neighbor_weight=10 (values read as "
                              "Python literals)")
-    parser.add_argument("--out", type=Path, default=None, help="CSV of the per-seed rows")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="CSV of the per-seed rows, each written as its fits end (a file "
+                             "already there is replaced)")
 
 
 def param_option(value):
@@ -221,6 +223,24 @@ def append_row(csv, row, columns):
     frame = pd.DataFrame([{column: row.get(column) for column in columns}],
                          columns=list(columns))
     frame.to_csv(csv, mode="a", header=not Path(csv).exists(), index=False)
+
+
+class RowWriter:
+    """Each fit's row to the CSV file ``out`` (a path, or None: nothing written) as the fit
+    ends, so that a stopped run keeps what it finished; a file already at ``out`` is
+    replaced when the run's first row arrives."""
+
+    def __init__(self, out):
+        self.out = None if out is None else Path(out)
+        self._started = False
+
+    def __call__(self, row):
+        if self.out is None:
+            return
+        if not self._started:
+            self.out.unlink(missing_ok=True)
+            self._started = True
+        append_row(self.out, row, list(row))
 
 
 def report(results, lines, out):

@@ -44,8 +44,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
-    QUALITY_HEADER, add_fit_options, data_folder, fit_params, fit_summary, load_corpus,
-    load_split, machine_line, nash_and_itq, quality_cells, report,
+    QUALITY_HEADER, RowWriter, add_fit_options, data_folder, fit_params, fit_summary,
+    load_corpus, load_split, machine_line, nash_and_itq, quality_cells, report,
 )
 from bench_vocabulary import HEADER, load_raw  # noqa: E402
 
@@ -92,10 +92,11 @@ def training_subset(n_total, size, seed=SUBSET_SEED):
 
 
 def evaluate(setting, dataset, X_train, y_train, X_test, y_test, seeds, n_bits, params,
-             fit_rows=None):
+             fit_rows=None, on_row=None):
     """NASHHasher (``params`` on top of its defaults; each seed), ITQ (each seed) and
     cosine on one train/test pair, the hashers fitted on the training rows or on
-    ``fit_rows`` of them: a row per seed."""
+    ``fit_rows`` of them: a row per seed, each also given to ``on_row`` (when set) as
+    its fits end."""
     cosine = cosine_precision_at_k(X_test, y_test, X_train, y_train, k=100)
     n_fit = X_train.shape[0] if fit_rows is None else len(fit_rows)
     shape = dict(dataset=dataset, setting=setting, n_train=X_train.shape[0], n_fit=n_fit,
@@ -108,12 +109,15 @@ def evaluate(setting, dataset, X_train, y_train, X_test, y_test, seeds, n_bits, 
                                                   n_bits, fit_rows, **params)
         rows.append(dict(shape, seed=seed, fit_s=fit_s, epochs=hasher.n_iter_, nash=nash,
                          itq=itq_p))
+        if on_row is not None:
+            on_row(rows[-1])
         print(f"  {dataset} {setting}, seed {seed}: fit {fit_s:.1f} s, NASH {nash:.4f}, "
               f"ITQ {itq_p:.4f}, cosine {cosine:.4f}", flush=True)
     return rows
 
 
-def run_subsets(folder, sizes, seeds, n_bits=32, params=None, search_all=False):
+def run_subsets(folder, sizes, seeds, n_bits=32, params=None, search_all=False,
+                on_row=None):
     """Rows of :func:`evaluate` for each training subset size: the hashers fitted on the
     subset, which is the database (``docs=size``), or, with ``search_all``, the whole
     training set encoded and searched (``sample=size``)."""
@@ -123,29 +127,30 @@ def run_subsets(folder, sizes, seeds, n_bits=32, params=None, search_all=False):
         keep = training_subset(X_train.shape[0], size)
         if search_all:
             rows += evaluate(f"sample={size}", Path(folder).name, X_train, y_train, X_test,
-                             y_test, seeds, n_bits, params or {}, fit_rows=keep)
+                             y_test, seeds, n_bits, params or {}, fit_rows=keep,
+                             on_row=on_row)
         else:
             rows += evaluate(f"docs={size}", Path(folder).name, X_train[keep], y_train[keep],
-                             X_test, y_test, seeds, n_bits, params or {})
+                             X_test, y_test, seeds, n_bits, params or {}, on_row=on_row)
     return rows
 
 
-def run_counts(folder, seeds, n_bits=32, params=None):
+def run_counts(folder, seeds, n_bits=32, params=None, on_row=None):
     """Rows of :func:`evaluate` for the folder's raw term counts."""
     X_train, y_train = load_split(folder, "train", counts=True)
     X_test, y_test = load_split(folder, "test", counts=True)
     return evaluate("counts", Path(folder).name, X_train, y_train, X_test, y_test, seeds,
-                    n_bits, params or {})
+                    n_bits, params or {}, on_row=on_row)
 
 
-def run_titles(folder, seeds, n_bits=32, params=None):
+def run_titles(folder, seeds, n_bits=32, params=None, on_row=None):
     """Rows of :func:`evaluate` for the documents' titles (:func:`title_of`)."""
     texts, y = load_raw(folder, text_of=title_of)
     vectorizer = TfidfVectorizer()
     X_train = vectorizer.fit_transform(texts["train"])
     X_test = vectorizer.transform(texts["test"])
     return evaluate("titles", Path(folder).name, X_train, y["train"], X_test, y["test"], seeds,
-                    n_bits, params or {})
+                    n_bits, params or {}, on_row=on_row)
 
 
 def table(results):
@@ -185,15 +190,16 @@ def main(argv=None):
           f"{args.sizes}, fitted on subsets {args.samples} (subset seed {SUBSET_SEED}); "
           f"counts: {args.counts}; titles: {args.titles}")
     rows = []
+    write = RowWriter(args.out)  # each fit's row as it ends
     for name in args.data:
         folder = data_folder(name)
-        rows += run_subsets(folder, args.sizes, args.seeds, args.bits, params)
+        rows += run_subsets(folder, args.sizes, args.seeds, args.bits, params, on_row=write)
         rows += run_subsets(folder, args.samples, args.seeds, args.bits, params,
-                            search_all=True)
+                            search_all=True, on_row=write)
         if args.counts:
-            rows += run_counts(folder, args.seeds, args.bits, params)
+            rows += run_counts(folder, args.seeds, args.bits, params, on_row=write)
         if args.titles:
-            rows += run_titles(folder, args.seeds, args.bits, params)
+            rows += run_titles(folder, args.seeds, args.bits, params, on_row=write)
     results = pd.DataFrame(rows)
     return report(results, table(results), args.out)
 

@@ -29,8 +29,8 @@ from sklearn.preprocessing import MultiLabelBinarizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
-    QUALITY_HEADER, add_fit_options, data_folder, fit_params, fit_summary, machine_line,
-    nash_and_itq, quality_cells, report,
+    QUALITY_HEADER, RowWriter, add_fit_options, data_folder, fit_params, fit_summary,
+    machine_line, nash_and_itq, quality_cells, report,
 )
 
 from skhash.metrics import cosine_precision_at_k  # noqa: E402
@@ -88,10 +88,12 @@ def decoded_option(value):
     return count
 
 
-def run(folder, vocabularies, seeds, n_bits=32, params=None, decoded=("default",)):
+def run(folder, vocabularies, seeds, n_bits=32, params=None, decoded=("default",),
+        on_row=None):
     """One row per (vocabulary, decoded words, seed): sizes, fit time, epochs and
     precision@100 of NASHHasher (``params`` on top of its defaults), and of ITQ and cosine
-    on the same vectors."""
+    on the same vectors; each row is also given to ``on_row`` (when set) as its fits
+    end."""
     texts, y = load_raw(folder)
     rows = []
     for name in vocabularies:
@@ -112,6 +114,8 @@ def run(folder, vocabularies, seeds, n_bits=32, params=None, decoded=("default",
                              nnz_per_doc=X_train.nnz / X_train.shape[0], seed=seed,
                              fit_s=fit_s, epochs=hasher.n_iter_, nash=nash, itq=itq_p,
                              cosine=cosine))
+            if on_row is not None:
+                on_row(rows[-1])
             print(f"  {Path(folder).name} {name}, {n_decoded} decoded, seed {seed}: "
                   f"fit {fit_s:.1f} s, "
                   f"NASH {nash:.4f}, ITQ {itq_p:.4f}", flush=True)
@@ -145,8 +149,9 @@ def main(argv=None):
     params = fit_params(args)
     print(f"{fit_summary(args, params)}; TfidfVectorizer settings: "
           + "; ".join(f"{n} {VOCABULARIES[n]}" for n in args.vocabularies))
+    write = RowWriter(args.out)  # each fit's row as it ends
     frames = [run(data_folder(d), args.vocabularies, args.seeds, args.bits, params,
-                  args.decoded) for d in args.data]
+                  args.decoded, on_row=write) for d in args.data]
     results = pd.concat(frames, ignore_index=True)
     return report(results, table(results), args.out)
 

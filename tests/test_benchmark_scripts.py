@@ -47,11 +47,11 @@ def _bench_reproduce():
     return _benchmark("bench_reproduce")
 
 
-def _stopped_run(monkeypatch, module, n, argv, task):
-    """Run ``module.main(argv)`` with its fits stopped by hand (KeyboardInterrupt) as the
-    ``n``-th begins; returns ``task(args)`` of each fit begun, in order, and the run's one
-    CSV file."""
-    run = module.run_one
+def _stopped_run(monkeypatch, module, n, argv, task, fit="run_one"):
+    """Run ``module.main(argv)`` with its fits (calls of ``module.<fit>``) stopped by hand
+    (KeyboardInterrupt) as the ``n``-th begins; returns ``task(args)`` of each fit begun,
+    in order, and the run's one CSV file (``--out``, or the one CSV in that folder)."""
+    run = getattr(module, fit)
     begun = []
 
     def stopping(*args, **kwargs):
@@ -60,10 +60,12 @@ def _stopped_run(monkeypatch, module, n, argv, task):
             raise KeyboardInterrupt
         return run(*args, **kwargs)
 
-    monkeypatch.setattr(module, "run_one", stopping)
+    monkeypatch.setattr(module, fit, stopping)
     with pytest.raises(KeyboardInterrupt):
         module.main(argv)
     out = Path(argv[argv.index("--out") + 1])
+    if out.suffix == ".csv":
+        return begun, out
     (csv,) = out.glob("*.csv")
     return begun, csv
 
@@ -902,6 +904,38 @@ def test_bench_corpus_shape_fits_each_setting_and_seed(data_folder, tmp_path, ca
     assert [line.split()[1] for line in lines] == ["docs=60", "docs=all", "sample=50",
                                                    "titles"]
     assert pd.read_csv(out).shape == (8, results.shape[1])
+
+
+def test_bench_corpus_shape_writes_each_fit_as_it_ends(data_folder, tmp_path, monkeypatch):
+    module = _bench_corpus_shape()
+    out = tmp_path / "shape.csv"
+    out.write_text("an,older,run\n1,2,3\n")  # replaced, not appended to
+    begun, csv = _stopped_run(
+        monkeypatch, module, 3,
+        ["--data", str(data_folder), "--sizes", "60", "all", "--no-titles", "--seeds", "0",
+         "1", "--bits", "8", "--max-iter", "2", "--out", str(out)],
+        lambda args: (args[0].shape[0], args[4]), fit="nash_and_itq")
+    assert begun == [(60, 0), (60, 1), (200, 0)]
+    saved = pd.read_csv(csv)
+    assert saved.setting.tolist() == ["docs=60", "docs=60"] and saved.seed.tolist() == [0, 1]
+    assert "an" not in saved.columns and saved.nash.between(0, 1).all()
+
+
+def test_bench_vocabulary_writes_each_fit_as_it_ends(data_folder, tmp_path, monkeypatch):
+    texts, y = make_topic_corpus(80, n_topics=4, random_state=1)
+    with gzip.open(data_folder / "raw.jsonl.gz", "wt", encoding="utf-8") as fh:
+        for i, (text, label) in enumerate(zip(texts, y)):
+            fh.write(json.dumps({"id": i, "text": text, "labels": [str(label)],
+                                 "split": "train" if i < 60 else "test"}) + "\n")
+    module = _bench_vocabulary()
+    begun, csv = _stopped_run(
+        monkeypatch, module, 2,
+        ["--data", str(data_folder), "--vocabularies", "all", "min_df5", "--seeds", "0",
+         "--bits", "8", "--max-iter", "2", "--out", str(tmp_path / "vocab.csv")],
+        lambda args: args[4], fit="nash_and_itq")
+    saved = pd.read_csv(csv)
+    assert begun == [0, 0] and saved.vocabulary.tolist() == ["all"]
+    assert saved.n_features.iloc[0] > 0 and saved.itq.between(0, 1).all()
 
 
 def test_fit_options_set_hasher_parameters():
