@@ -26,7 +26,8 @@ The variants and what they change:
   ``nbr100``: neighbours by TF-IDF cosine, as shipped; ``nbr100,weight=2.5``,
   ``nbr100,weight=5``: the same neighbours weighted less (for short codes);
   ``nbr100,terms=256``, ``nbr100,terms=512``: the neighbours' mean words cut to each
-  document's 256 or 512 strongest (``neighbor_terms``);
+  document's 256 or 512 strongest (``neighbor_terms``); ``nbr100,sim=0.1``: 256 words,
+  and only the neighbours above cosine 0.1, each at 10/100 (``neighbor_similarity``);
   ``nbr100-lsa64``: neighbours by cosine in a 64-dimensional TruncatedSVD projection of
   the L2-normalised rows;
 * training: ``batch=500``; ``batch=500,lr*2``; ``epochs=30``; ``epochs=80``;
@@ -322,6 +323,12 @@ VARIANTS = {
                                                      **kw),
     "nbr100,weight=5": lambda b, s, kw: NASHHasher(b, target_neighbors=100,
                                                    neighbor_weight=5.0, random_state=s, **kw),
+    # only the neighbours above a cosine similarity, each at 10/100: a document's
+    # neighbour weight follows how many of its hundred nearest are that similar
+    "nbr100,sim=0.1": lambda b, s, kw: NASHHasher(b, target_neighbors=100,
+                                                  neighbor_weight=10.0, neighbor_terms=256,
+                                                  neighbor_similarity=0.1, random_state=s,
+                                                  **kw),
     # the neighbours' words cut to each document's strongest (fewer stored targets)
     "nbr100,terms=256": lambda b, s, kw: NASHHasher(b, target_neighbors=100,
                                                     neighbor_weight=10.0, neighbor_terms=256,

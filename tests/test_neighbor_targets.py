@@ -212,3 +212,42 @@ def test_hasher_passes_neighbor_terms_on_and_validates_it():
     assert cut.fit_transform(X).shape == (X.shape[0], 8)
     with pytest.raises(ValueError, match="neighbor_terms"):
         NASHHasher(target_neighbors=5, neighbor_terms=0).fit(X)
+
+
+@pytest.mark.parametrize("min_similarity", [0.0, 0.55, 0.65])
+def test_neighbours_above_a_similarity_each_weigh_a_fixed_share(min_similarity):
+    X = _random_docs(n=41, d=20, seed=7)
+    own = target_matrix(X).toarray()
+    got = neighbor_smoothed_targets(X, 5, 2.0, min_similarity=min_similarity).toarray()
+    idx, sims = cosine_neighbors(X, 5)
+    counts = (sims > min_similarity).sum(axis=1)
+    # (these documents' five nearest lie at similarities 0.41-0.90: the cuts cut)
+    assert 0 < counts.sum() < 5 * X.shape[0] or min_similarity == 0.0
+    assert len(set(counts.tolist())) > 2 or min_similarity == 0.0
+    for i in range(X.shape[0]):
+        keep = idx[i][sims[i] > min_similarity]
+        # each counted neighbour at 2.0 / 5, however many count: fewer, less weight
+        np.testing.assert_allclose(got[i], own[i] + (2.0 / 5) * own[keep].sum(axis=0),
+                                   rtol=1e-5, atol=1e-6)
+    # the neighbours' total weight follows the share of the five that are that similar
+    extra = got.sum(axis=1) - own.sum(axis=1)
+    expected = np.array([(2.0 / 5) * own[idx[i][sims[i] > min_similarity]].sum()
+                         for i in range(X.shape[0])])
+    np.testing.assert_allclose(extra, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_hasher_passes_neighbor_similarity_on_and_validates_it():
+    X, topics = topic_counts()
+    Xc = sp.csr_matrix(X, dtype=np.float32)
+    params = {**FAST_NASH, "max_iter": 1, "target_neighbors": 5, "lsa_components": 0,
+              "random_state": 0}
+    strict = NASHHasher(**params, neighbor_similarity=0.99)._reconstruction_targets(Xc)
+    loose = NASHHasher(**params, neighbor_similarity=0.0)._reconstruction_targets(Xc)
+    # no two documents that similar: the own words alone; at 0 every positive one counts
+    np.testing.assert_allclose(strict.toarray(), target_matrix(Xc).toarray(), rtol=1e-6)
+    assert loose.nnz > strict.nnz
+    hasher = NASHHasher(**params, neighbor_similarity=0.1)
+    assert hasher.fit_transform(X).shape == (X.shape[0], 8)
+    for bad in (1.0, -0.1, "high"):
+        with pytest.raises(ValueError, match="neighbor_similarity"):
+            NASHHasher(target_neighbors=5, neighbor_similarity=bad).fit(X)

@@ -492,6 +492,7 @@ class BaseNASH(BaseDocumentVAE):
         "target_neighbors": [Interval(Integral, 0, None, closed="left")],
         "neighbor_weight": [Interval(Real, 0, None, closed="left")],
         "neighbor_terms": [Interval(Integral, 1, None, closed="left"), None],
+        "neighbor_similarity": [Interval(Real, 0, 1, closed="left"), None],
         "lsa_components": [Interval(Integral, 0, None, closed="left")],
         "lsa_terms": [Interval(Integral, 1, None, closed="left")],
         "lsa_weight": [Interval(Real, 0, None, closed="left")],
@@ -510,6 +511,7 @@ class BaseNASH(BaseDocumentVAE):
         target_neighbors=0,
         neighbor_weight=1.0,
         neighbor_terms=None,
+        neighbor_similarity=None,
         lsa_components=64,
         lsa_terms=256,
         lsa_weight=1.0,
@@ -535,6 +537,7 @@ class BaseNASH(BaseDocumentVAE):
         self.target_neighbors = target_neighbors
         self.neighbor_weight = neighbor_weight
         self.neighbor_terms = neighbor_terms
+        self.neighbor_similarity = neighbor_similarity
         self.lsa_components = lsa_components
         self.lsa_terms = lsa_terms
         self.lsa_weight = lsa_weight
@@ -587,6 +590,7 @@ class BaseNASH(BaseDocumentVAE):
             # as many search threads as torch computes with (the result is the same)
             targets = neighbor_smoothed_targets(X, self.target_neighbors, self.neighbor_weight,
                                                 n_terms=self.neighbor_terms,
+                                                min_similarity=self.neighbor_similarity,
                                                 n_jobs=torch.get_num_threads())
         if smoothed:
             # the smoothing is a property of the corpus, the same for every random_state

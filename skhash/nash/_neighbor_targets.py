@@ -100,14 +100,16 @@ def cosine_neighbors(X, n_neighbors, block_entries=_BLOCK_ENTRIES, n_jobs=1):
     return indices, sims
 
 
-def neighbor_smoothed_targets(X, n_neighbors, weight, *, n_terms=None, space=None,
-                              block_entries=_BLOCK_ENTRIES, n_jobs=1):
+def neighbor_smoothed_targets(X, n_neighbors, weight, *, n_terms=None, min_similarity=None,
+                              space=None, block_entries=_BLOCK_ENTRIES, n_jobs=1):
     """Each document's reconstruction targets plus ``weight`` times its neighbours' mean.
 
     The targets are those of :func:`~skhash.nash._batches.document_weights` (a document's
     weights sum to its number of distinct terms). Only neighbours with positive cosine
     similarity count, so a document that shares no term with any other, or has none,
-    keeps its own targets alone.
+    keeps its own targets alone. With ``min_similarity`` only those above it count, each
+    at ``weight / n_neighbors``: a document's neighbour weight is then ``weight`` times
+    the share of its ``n_neighbors`` nearest that are that similar.
 
     Parameters
     ----------
@@ -121,6 +123,10 @@ def neighbor_smoothed_targets(X, n_neighbors, weight, *, n_terms=None, space=Non
         Words kept per document from its neighbours' mean: its ``n_terms`` largest
         entries, scaled up to the whole mean's total (so ``weight`` means the same).
         Default: every word of the neighbours, the union of their vocabularies.
+    min_similarity : float, optional
+        Cosine similarity a neighbour must exceed; each then weighs ``weight /
+        n_neighbors`` (``n_neighbors`` capped as said). Default: every neighbour with a
+        positive similarity, their mean at ``weight``.
     space : sparse matrix of shape (n_samples, n_components), optional
         Where the neighbours are found by cosine similarity (for instance a low-rank
         projection of X); default X itself. The targets are always X's.
@@ -145,6 +151,10 @@ def neighbor_smoothed_targets(X, n_neighbors, weight, *, n_terms=None, space=Non
     >>> # one word of the neighbours kept, at their whole weight (of equal ones, the first)
     >>> neighbor_smoothed_targets(X, 1, 0.5, n_terms=1).toarray().round(2).tolist()
     [[1.5, 1.0, 0.0], [2.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
+    >>> # neighbours above a similarity, each at weight / n_neighbors: row 1's second
+    >>> # nearest (row 2, similarity 0) does not count, so it gets half the weight
+    >>> neighbor_smoothed_targets(X, 2, 0.5, min_similarity=0.1).toarray().round(2).tolist()
+    [[1.25, 1.0, 0.0], [1.25, 0.25, 0.0], [0.0, 0.0, 1.0]]
     """
     own = target_matrix(X)
     n = X.shape[0]
@@ -155,10 +165,12 @@ def neighbor_smoothed_targets(X, n_neighbors, weight, *, n_terms=None, space=Non
         return own.astype(np.float32)
     indices, sims = cosine_neighbors(X if space is None else sp.csr_matrix(space), k,
                                      block_entries, n_jobs)
-    keep = sims > 0
-    counts = keep.sum(axis=1)
+    keep = sims > (0.0 if min_similarity is None else min_similarity)
     rows = np.repeat(np.arange(n), k)[keep.ravel()]
-    share = (weight / np.maximum(counts, 1))[rows]
+    if min_similarity is None:
+        share = (weight / np.maximum(keep.sum(axis=1), 1))[rows]
+    else:
+        share = np.full(rows.shape[0], weight / k)
     mixing = sp.csr_matrix((share, (rows, indices[keep])), shape=(n, n))
     # In blocks of rows, each cast to float32 as it is made: the float64 product and sum
     # of the whole matrix at once took about four times the result's memory at the peak.

@@ -52,9 +52,9 @@ class SupervisedNASHHasher(ClassifierMixin, BaseNASH):
         NASH-DN-S (learned noise) stays the default, the setting the supervised rows of
         the benchmarks were measured with.
     hidden_layer_sizes, noise_std, target_neighbors, neighbor_weight, neighbor_terms, \
-lsa_terms, lsa_weight, max_iter, batch_size, learning_rate_init, weight_decay, \
-weight_averaging, max_decoded_features, shuffle, tol, n_iter_no_change, random_state, \
-device, compute_dtype, verbose, warm_start
+neighbor_similarity, lsa_terms, lsa_weight, max_iter, batch_size, learning_rate_init, \
+weight_decay, weight_averaging, max_decoded_features, shuffle, tol, n_iter_no_change, \
+random_state, device, compute_dtype, verbose, warm_start
         As in :class:`NASHHasher`.
 
     Attributes
@@ -105,6 +105,7 @@ feature_names_in_
         target_neighbors=0,
         neighbor_weight=1.0,
         neighbor_terms=None,
+        neighbor_similarity=None,
         lsa_components=0,
         lsa_terms=256,
         lsa_weight=1.0,
@@ -131,6 +132,7 @@ feature_names_in_
             target_neighbors=target_neighbors,
             neighbor_weight=neighbor_weight,
             neighbor_terms=neighbor_terms,
+            neighbor_similarity=neighbor_similarity,
             lsa_components=lsa_components,
             lsa_terms=lsa_terms,
             lsa_weight=lsa_weight,
