@@ -243,12 +243,10 @@ class RowWriter:
         append_row(self.out, row, list(row))
 
 
-def report(results, lines, out):
-    """Print a script's table (``lines``) and write its per-seed rows to ``out`` (a CSV
-    path, or None: not written); returns the rows."""
+def report(results, lines):
+    """Print a script's table (``lines``); returns its per-seed rows (which a
+    :class:`RowWriter` has already written, row by row)."""
     print("\n".join(lines))
-    if out is not None:
-        results.to_csv(out, index=False)
     return results
 
 

@@ -201,7 +201,7 @@ def main(argv=None):
         if args.titles:
             rows += run_titles(folder, args.seeds, args.bits, params, on_row=write)
     results = pd.DataFrame(rows)
-    return report(results, table(results), args.out)
+    return report(results, table(results))
 
 
 if __name__ == "__main__":

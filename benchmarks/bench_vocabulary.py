@@ -153,7 +153,7 @@ def main(argv=None):
     frames = [run(data_folder(d), args.vocabularies, args.seeds, args.bits, params,
                   args.decoded, on_row=write) for d in args.data]
     results = pd.concat(frames, ignore_index=True)
-    return report(results, table(results), args.out)
+    return report(results, table(results))
 
 
 if __name__ == "__main__":
